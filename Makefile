@@ -1,0 +1,132 @@
+# Makefile - build, install, test and demonstrate cowcopy.
+#
+#   make                 libcowcopy.a, libcowcopy.so and the cowcopy command (in build/)
+#   make check           every test: C, CLI (and Python) suites on scratch btrfs, XFS,
+#                        ext4 and tmpfs, once plain and once under ASan+UBSan (needs root)
+#   make demo            clone a 1 GiB file on a scratch btrfs and show the proof
+#   make bench           benchmarks against cp & co.; results in bench/RESULTS.md
+#   make install         PREFIX=/usr/local DESTDIR= : command, libraries, header,
+#                        cowcopy.pc and cowcopy.1;  make uninstall  removes them
+#   V=1                  show the commands
+#   B=dir                build directory (variants: build/test, build/asan)
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC          := gcc
+B           ?= build
+CFLAGS      ?= -O2 -g
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
+WARNINGS    := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wstrict-prototypes -Wvla
+ALL_CFLAGS  := -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DCOWCOPY_BUILDING -Iinclude -Isrc $(CPPFLAGS)
+LIBS        := -pthread
+SOVERSION   := 0
+VERSION     := $(shell sed -n 's/^\#define COWCOPY_VERSION_STRING "\(.*\)"/\1/p' include/cowcopy.h)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS := src/data.c src/dest.c src/error.c src/fault.c src/file.c src/fsinfo.c \
+            src/meta.c src/node.c src/sys_linux.c
+CLI_SRCS := cli/main.c cli/cmd_cp.c cli/quote.c cli/util.c
+TEST_C_SRCS := $(wildcard tests/c/test_*.c)
+TEST_SUPPORT_SRCS := tests/c/harness.c
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(B)/%.o)
+TEST_BINS := $(TEST_C_SRCS:tests/c/%.c=$(B)/tests/%)
+
+.PHONY: all lib tests check demo bench install uninstall clean deps
+all: $(B)/libcowcopy.a $(B)/libcowcopy.so $(B)/cowcopy $(B)/cowcopy.pc
+lib: $(B)/libcowcopy.a $(B)/libcowcopy.so
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libcowcopy.a: $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libcowcopy.so: $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libcowcopy.so.$(SOVERSION) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) \
+		-o $@.$(VERSION) $^ $(LIBS)
+	$(Q)ln -sf libcowcopy.so.$(VERSION) $@.$(SOVERSION) && ln -sf libcowcopy.so.$(VERSION) $@
+
+# The command links the static library: one self-contained binary.
+$(B)/cowcopy: $(CLI_OBJS) $(B)/libcowcopy.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libcowcopy.a $(LIBS)
+
+$(B)/cowcopy.pc: cowcopy.pc.in include/cowcopy.h
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS@|$(LIBS)|' $< > $@
+
+# C tests link the static library of the same build, so they can reach the
+# private fault-injection hooks.
+$(B)/tests/%: tests/c/%.c $(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/c $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< \
+		$(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a $(LIBS)
+
+tests: all $(TEST_BINS)
+
+# Test variants: fault injection enabled (COWCOPY_TESTING), then the same
+# under AddressSanitizer and UndefinedBehaviorSanitizer.
+TEST_VARIANT_FLAGS := -DCOWCOPY_TESTING
+ASAN_FLAGS := -DCOWCOPY_TESTING -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+
+deps:
+	$(Q)tests/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory B=build/test EXTRA_CFLAGS="$(TEST_VARIANT_FLAGS)" tests
+	$(Q)$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g" \
+		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" tests
+	$(Q)tests/run.sh build/test build/asan
+
+demo: all
+	$(Q)./demo.sh $(B)/cowcopy
+
+bench: all
+	$(Q)bench/run.sh $(B)/cowcopy
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(B)/cowcopy $(DESTDIR)$(BINDIR)/cowcopy
+	install -m 644 $(B)/libcowcopy.a $(DESTDIR)$(LIBDIR)/libcowcopy.a
+	install -m 755 $(B)/libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so.$(VERSION)
+	ln -sf libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so.$(SOVERSION)
+	ln -sf libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so
+	install -m 644 include/cowcopy.h $(DESTDIR)$(INCLUDEDIR)/cowcopy.h
+	install -m 644 man/cowcopy.1 $(DESTDIR)$(MANDIR)/man1/cowcopy.1
+	install -m 644 $(B)/cowcopy.pc $(DESTDIR)$(PKGCONFIGDIR)/cowcopy.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cowcopy $(DESTDIR)$(LIBDIR)/libcowcopy.a \
+		$(DESTDIR)$(LIBDIR)/libcowcopy.so $(DESTDIR)$(LIBDIR)/libcowcopy.so.$(SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/libcowcopy.so.$(VERSION) $(DESTDIR)$(INCLUDEDIR)/cowcopy.h \
+		$(DESTDIR)$(MANDIR)/man1/cowcopy.1 $(DESTDIR)$(PKGCONFIGDIR)/cowcopy.pc
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)

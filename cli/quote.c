@@ -1,0 +1,103 @@
+/*
+ * quote.c - quoting paths in messages so newlines, control characters and
+ * invalid UTF-8 are visible and unambiguous (GNU ls's shell-escape-always
+ * style: the result can be pasted back into a shell).
+ */
+#include "cli.h"
+
+#include <string.h>
+
+/* @return the length of the valid, printable UTF-8 sequence at s (1-4), or
+ * 0 if s starts with a control character or an invalid byte. */
+static size_t printable_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c >= 0x20 && c < 0x7f)
+        return 1;
+    size_t len;
+    unsigned min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    unsigned cp = c & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    if (cp < 0xa0 || cp == 0x2028 || cp == 0x2029) /* C1 controls, line separators */
+        return 0;
+    return len;
+}
+
+static void put_escaped(FILE *f, unsigned char c)
+{
+    switch (c) {
+    case '\a': fputs("\\a", f); break;
+    case '\b': fputs("\\b", f); break;
+    case '\f': fputs("\\f", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    case '\v': fputs("\\v", f); break;
+    default: fprintf(f, "\\%03o", c); break;
+    }
+}
+
+void cli_quote(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    bool in_plain = false; /* inside '...' */
+    bool in_dollar = false; /* inside $'...' */
+    if (!*s) {
+        fputs("''", f);
+        return;
+    }
+    while (*s) {
+        size_t n = printable_len(s);
+        if (n > 0 && *s != '\'') {
+            if (in_dollar) {
+                fputc('\'', f);
+                in_dollar = false;
+            }
+            if (!in_plain) {
+                fputc('\'', f);
+                in_plain = true;
+            }
+            fwrite(s, 1, n, f);
+            s += n;
+            continue;
+        }
+        if (in_plain) {
+            fputc('\'', f);
+            in_plain = false;
+        }
+        if (*s == '\'') {
+            if (in_dollar) {
+                fputc('\'', f);
+                in_dollar = false;
+            }
+            fputs("\\'", f);
+            s++;
+            continue;
+        }
+        if (!in_dollar) {
+            fputs("$'", f);
+            in_dollar = true;
+        }
+        put_escaped(f, *s++);
+    }
+    if (in_plain || in_dollar)
+        fputc('\'', f);
+}

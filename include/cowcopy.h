@@ -1,0 +1,218 @@
+/*
+ * cowcopy.h - the whole public C API of libcowcopy.
+ *
+ * libcowcopy makes copies that share storage. On copy-on-write filesystems
+ * (btrfs, XFS with reflink, bcachefs, ZFS 2.2+, NFS 4.2, APFS) a clone is a
+ * new, independent file that points at its source's data blocks: made in
+ * constant time, taking no extra space, diverging block by block only when
+ * either side is written. Where cloning is impossible the library falls back
+ * to the fastest correct copy (see "The fallback ladder" below).
+ *
+ * Conventions (borrowed from libuv and zstd):
+ *  - Functions return 0 on success or a negative errno value (-ENOENT, ...).
+ *    cowcopy_strerror() turns any such value into a message.
+ *  - Unknown bits in a flags or preserve word are rejected with -EINVAL, so
+ *    a program built against a newer header fails loudly on an older library.
+ *  - Every function is thread-safe and may be called from many threads at
+ *    once unless its comment says otherwise. The library keeps no global
+ *    state beyond process-wide "this syscall does not exist" memos.
+ *  - Strings handed to callbacks are valid only during the callback.
+ *
+ * The fallback ladder (COWCOPY_REFLINK_AUTO):
+ *  1. clone: ioctl(FICLONE) on Linux. Any error except EIO, ENOMEM, ENOSPC
+ *     and EDQUOT means "cannot clone here" and moves on (filesystems answer
+ *     this with many different errnos; the rule is coreutils').
+ *  2. offload: copy_file_range() per data extent (NFS server-side copy,
+ *     in-kernel copy). Refusal before the first byte moves on.
+ *  3. copy: SEEK_DATA/SEEK_HOLE so holes stay holes, then read/write.
+ * COWCOPY_REFLINK_ALWAYS stops after step 1 and reports its error, leaving
+ * nothing behind. COWCOPY_REFLINK_NEVER skips steps 1 and 2 (copy_file_range
+ * may share blocks implicitly, so it is not a "real" copy).
+ *
+ * Destinations:
+ *  - A new destination is built as an unnamed O_TMPFILE file in its
+ *    directory and linked into place only when complete: no failure, not even
+ *    SIGKILL, leaves a partial file. Without O_TMPFILE a hidden temporary name
+ *    is used and removed on failure (and, through
+ *    cowcopy_cleanup_temporaries(), on signals).
+ *  - An existing regular file with one link is replaced atomically by
+ *    renaming the complete new file over it; the new file takes the old
+ *    one's mode, owner, group and ACL unless the caller preserves them from
+ *    the source. An existing file with other hard links, a symlink to a file,
+ *    or a device node is written in place (as cp does), because replacing it
+ *    would silently break the link.
+ */
+#ifndef COWCOPY_H
+#define COWCOPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(COWCOPY_BUILDING) && defined(__GNUC__)
+#define COWCOPY_API __attribute__((visibility("default")))
+#else
+#define COWCOPY_API
+#endif
+
+#define COWCOPY_VERSION_MAJOR 0
+#define COWCOPY_VERSION_MINOR 1
+#define COWCOPY_VERSION_PATCH 0
+#define COWCOPY_VERSION_STRING "0.1.0"
+
+/* @return the library's version string, e.g. "0.1.0" (static storage). */
+COWCOPY_API const char *cowcopy_version(void);
+
+/* ---------------------------------------------------------------- errors */
+
+/* @return a message for a negative errno (or 0: "Success"). Never NULL;
+ * static or thread-local storage, valid until the next call in the thread. */
+COWCOPY_API const char *cowcopy_strerror(int err);
+
+/* What the library was doing when something failed: names the step, so a
+ * caller can say "cannot open 'a' for reading" rather than just an errno. */
+enum cowcopy_op {
+    COWCOPY_OP_NONE = 0,
+    COWCOPY_OP_STAT_SOURCE,     /* cannot stat %1 */
+    COWCOPY_OP_OPEN_SOURCE,     /* cannot open %1 for reading */
+    COWCOPY_OP_READ,            /* error reading %1 */
+    COWCOPY_OP_STAT_DEST,       /* cannot stat %2 */
+    COWCOPY_OP_CREATE_DEST,     /* cannot create regular file %2 */
+    COWCOPY_OP_CLONE,           /* cannot clone %1 to %2 */
+    COWCOPY_OP_WRITE,           /* error writing %2 */
+    COWCOPY_OP_COPY,            /* error copying %1 to %2 (copy_file_range) */
+    COWCOPY_OP_SET_OWNER,       /* failed to preserve ownership for %2 */
+    COWCOPY_OP_SET_MODE,        /* preserving permissions for %2 */
+    COWCOPY_OP_SET_XATTR,       /* preserving extended attributes for %2 */
+    COWCOPY_OP_SET_TIMES,       /* preserving times for %2 */
+    COWCOPY_OP_SYNC,            /* cannot sync %2 */
+    COWCOPY_OP_COMMIT,          /* cannot move the new file into place at %2 */
+    COWCOPY_OP_SAME_FILE,       /* %1 and %2 are the same file */
+    COWCOPY_OP_OMIT_DIR,        /* -r not specified; omitting directory %1 */
+    COWCOPY_OP_OVERWRITE_DIR,   /* cannot overwrite directory %2 with non-directory */
+    COWCOPY_OP_DANGLING_DEST,   /* not writing through dangling symlink %2 */
+    COWCOPY_OP_INTO_SELF,       /* cannot copy a directory, %1, into itself, %2 */
+    COWCOPY_OP_OPEN_DIR,        /* cannot open directory %1 */
+    COWCOPY_OP_READ_DIR,        /* cannot read directory %1 */
+    COWCOPY_OP_MAKE_DIR,        /* cannot create directory %2 */
+    COWCOPY_OP_READ_LINK,       /* cannot read symbolic link %1 */
+    COWCOPY_OP_MAKE_LINK,       /* cannot create symbolic link %2 */
+    COWCOPY_OP_MAKE_NODE,       /* cannot create special file %2 */
+    COWCOPY_OP_HARD_LINK,       /* cannot create hard link %2 */
+    COWCOPY_OP_OVERWRITE_NONDIR,/* cannot overwrite non-directory %2 with directory %1 */
+    COWCOPY_OP_SOURCE_CHANGED,  /* %1 changed while it was being copied (code -EAGAIN) */
+    COWCOPY_OP_COUNT
+};
+
+/* @return a message template for an operation, with "%1" standing for the
+ * quoted source path and "%2" for the quoted destination path, e.g.
+ * "cannot clone %1 to %2". Callers substitute paths quoted their own way. */
+COWCOPY_API const char *cowcopy_op_template(int op);
+
+/* One failure, with everything needed to tell a person what went wrong. */
+typedef struct cowcopy_error {
+    int code;          /* negative errno */
+    int op;            /* enum cowcopy_op */
+    const char *call;  /* the system call that failed ("openat", "FICLONE"), or NULL */
+    const char *src;   /* source path involved, or NULL */
+    const char *dst;   /* destination path involved, or NULL */
+    const char *fs;    /* for COWCOPY_OP_CLONE: destination filesystem ("ext4"), or NULL */
+} cowcopy_error;
+
+/* ------------------------------------------------------------ copy options */
+
+enum cowcopy_reflink {
+    COWCOPY_REFLINK_AUTO = 0,   /* clone if possible, else the fastest correct copy */
+    COWCOPY_REFLINK_ALWAYS = 1, /* clone or fail, leaving nothing behind */
+    COWCOPY_REFLINK_NEVER = 2   /* a real, independent copy: no FICLONE, no copy_file_range */
+};
+
+/* What to carry over from the source (cp --preserve=...). */
+#define COWCOPY_PRESERVE_MODE       0x01u /* permission bits incl. setuid/setgid/sticky, POSIX ACLs */
+#define COWCOPY_PRESERVE_OWNERSHIP  0x02u /* owner and group */
+#define COWCOPY_PRESERVE_TIMESTAMPS 0x04u /* access and modification time, to the nanosecond */
+#define COWCOPY_PRESERVE_XATTR      0x08u /* extended attributes, file capabilities included */
+#define COWCOPY_PRESERVE_LINKS      0x10u /* hard links inside a copied tree stay linked */
+#define COWCOPY_PRESERVE_ALL        0x1fu
+
+/* Behaviour flags. */
+#define COWCOPY_NO_CLOBBER      0x0001u /* leave an existing destination alone (result: SKIPPED) */
+#define COWCOPY_FORCE           0x0002u /* replace a destination even if it is not writable (cp -f) */
+#define COWCOPY_NO_DEREFERENCE  0x0004u /* a symlink source is copied as a symlink (cp -P) */
+#define COWCOPY_FSYNC           0x0008u /* flush each file before it is linked, its directory after */
+#define COWCOPY_FLAGS_ALL       0x000fu
+
+typedef struct cowcopy_options {
+    int reflink;                /* enum cowcopy_reflink */
+    unsigned preserve;          /* COWCOPY_PRESERVE_* bits */
+    unsigned preserve_required; /* subset of preserve whose failure is an error; other
+                                   preserve failures are ignored, as cp -p ignores a
+                                   failed chown for an unprivileged user */
+    unsigned flags;             /* COWCOPY_* flag bits */
+} cowcopy_options;
+
+/* Fill *opts with the defaults: AUTO, preserve nothing, no flags. */
+COWCOPY_API void cowcopy_options_init(cowcopy_options *opts);
+
+/* ------------------------------------------------------------- one file */
+
+/* How the data got there. */
+enum cowcopy_method {
+    COWCOPY_METHOD_NONE = 0,  /* nothing was done (failure) */
+    COWCOPY_METHOD_CLONED,    /* shares the source's blocks (FICLONE/clonefile) */
+    COWCOPY_METHOD_OFFLOADED, /* copied by the kernel (copy_file_range) */
+    COWCOPY_METHOD_COPIED,    /* copied by read/write, holes kept */
+    COWCOPY_METHOD_SYMLINK,   /* a symbolic link was recreated */
+    COWCOPY_METHOD_SPECIAL,   /* a FIFO, socket or device node was recreated */
+    COWCOPY_METHOD_HARDLINK,  /* linked to an earlier copy of the same inode */
+    COWCOPY_METHOD_SKIPPED,   /* destination existed and COWCOPY_NO_CLOBBER was set */
+    COWCOPY_METHOD_COUNT
+};
+
+/* @return "cloned", "offloaded", "copied", ... for an enum cowcopy_method. */
+COWCOPY_API const char *cowcopy_method_name(int method);
+
+typedef struct cowcopy_result {
+    int method;                /* enum cowcopy_method */
+    uint64_t bytes;            /* size of the copy in bytes */
+    uint64_t hole_bytes;       /* of which kept as holes (not written) */
+    int fallback_errno;        /* positive errno of the first call that refused, 0 if none */
+    const char *fallback_call; /* "FICLONE" or "copy_file_range" (static), NULL if none */
+    cowcopy_error error;       /* on failure: what failed (src/dst point at the caller's paths) */
+} cowcopy_result;
+
+/*
+ * Copy one file, src to dst, following the ladder and destination rules at
+ * the top of this header. A symlink src is followed unless
+ * COWCOPY_NO_DEREFERENCE, in which case the link itself is recreated. A
+ * directory src fails with -EISDIR (COWCOPY_OP_OMIT_DIR). A FIFO or device
+ * src is read until end of file, as are files whose size lies (/proc, /sys).
+ * dst names the file to create or replace (not a directory to copy into).
+ *
+ * @param opts  NULL for the defaults.
+ * @param res   optional; filled in on success and failure alike.
+ * @return 0, or a negative errno; on failure the destination is untouched
+ *         (new or replaced destinations) or, when written in place, holds
+ *         whatever was written before the failure, as with cp.
+ */
+COWCOPY_API int cowcopy_file_copy(const char *src, const char *dst,
+                                  const cowcopy_options *opts, cowcopy_result *res);
+
+/* As cowcopy_file_copy(), with src and dst relative to directory
+ * descriptors (AT_FDCWD for the working directory). */
+COWCOPY_API int cowcopy_file_copyat(int src_dirfd, const char *src, int dst_dirfd,
+                                    const char *dst, const cowcopy_options *opts,
+                                    cowcopy_result *res);
+
+/* Remove every hidden temporary file the library has created and not yet
+ * renamed into place. Async-signal-safe: meant for a SIGINT/SIGTERM handler
+ * that then re-raises the signal. O_TMPFILE files need no cleanup. */
+COWCOPY_API void cowcopy_cleanup_temporaries(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* COWCOPY_H */

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# deps.sh - install what building and testing cowcopy needs, from Debian's
+# packages, when it is missing. Run by `make check` (and `make demo` for
+# btrfs-progs); safe to run again. Without root it only reports.
+set -u
+
+# command-or-file needed -> Debian package that provides it
+needs=(
+    "mkfs.btrfs:btrfs-progs"
+    "mkfs.xfs:xfsprogs"
+    "mkfs.ext4:e2fsprogs"
+    "setfacl:acl"
+    "setfattr:attr"
+    "setcap:libcap2-bin"
+    "setpriv:util-linux"
+    "/usr/bin/python3:python3"
+    "valgrind:valgrind"
+)
+
+missing=()
+for pair in "${needs[@]}"; do
+    what=${pair%%:*}
+    pkg=${pair##*:}
+    if [[ $what == /* ]]; then
+        [[ -e $what ]] || missing+=("$pkg")
+    else
+        command -v "$what" >/dev/null 2>&1 || [[ -x /sbin/$what || -x /usr/sbin/$what ]] || missing+=("$pkg")
+    fi
+done
+for pkg in "${extra_packages[@]:-}"; do
+    [[ -z $pkg ]] && continue
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -ne 0 ]]; then
+    echo "deps.sh: missing packages (install as root): ${missing[*]}" >&2
+    exit 0
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null 2>&1
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+        echo "deps.sh: could not install ${missing[*]}" >&2
+        exit 1
+    }
+fi

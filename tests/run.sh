@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR... - run every test suite against each build directory.
+#
+# Suites are programs that print one line per test case:
+#   PASS name | FAIL name: why | SKIP name: why
+# C suites are BUILD_DIR/tests/test_*; CLI suites are tests/cli/test_*.py,
+# run with COWCOPY=BUILD_DIR/cowcopy. A suite that exits non-zero without
+# reporting a failure (a crash, a sanitizer report) counts as one failure.
+# Scratch filesystems are made once and removed on exit, even on failure or
+# interrupt. Under CI=true every SKIP counts as a failure: CI must run all.
+# The C suites also run under valgrind. Ends with "N passed, N failed" and
+# exits 1 on any failure.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+top=$PWD
+. tests/lib/scratch.sh
+
+trap 'scratch_teardown' EXIT
+trap 'scratch_teardown; exit 130' INT TERM HUP
+
+scratch_setup || { echo "could not set up scratch filesystems"; exit 1; }
+
+passed=0 failed=0 skipped=0
+log=$(mktemp /tmp/cowcopy-test-log.XXXXXX)
+failures=()
+
+# run_suite LABEL COMMAND... : run one suite, tally its lines.
+run_suite() {
+    local label=$1
+    shift
+    local out rc line
+    out=$("$@" 2>"$log.err")
+    rc=$?
+    local suite_failed=0
+    while IFS= read -r line; do
+        case $line in
+        PASS\ *) passed=$((passed + 1)) ;;
+        FAIL\ *)
+            failed=$((failed + 1)) suite_failed=1
+            failures+=("$label: ${line#FAIL }")
+            echo "FAIL $label: ${line#FAIL }"
+            ;;
+        SKIP\ *)
+            if [[ ${CI:-} == true ]]; then
+                failed=$((failed + 1)) suite_failed=1
+                failures+=("$label: skipped under CI: ${line#SKIP }")
+                echo "FAIL $label: skipped under CI: ${line#SKIP }"
+            else
+                skipped=$((skipped + 1))
+                echo "SKIP $label: ${line#SKIP }"
+            fi
+            ;;
+        esac
+    done <<<"$out"
+    if [[ $rc -ne 0 && $suite_failed -eq 0 ]]; then
+        failed=$((failed + 1))
+        failures+=("$label: exited with status $rc without reporting a failure")
+        echo "FAIL $label: exited with status $rc"
+    fi
+    if [[ $rc -ne 0 || $suite_failed -ne 0 ]]; then
+        echo "---- $label stderr (last 40 lines):"
+        tail -40 "$log.err"
+        echo "----"
+    fi
+    echo "     $label done"
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
+for build in "$@"; do
+    variant=$(basename "$build")
+    for t in "$build"/tests/test_*; do
+        [[ -x $t ]] || continue
+        run_suite "$variant/$(basename "$t")" "$t"
+    done
+    for t in tests/cli/test_*.py; do
+        [[ -f $t ]] || continue
+        COWCOPY=$top/$build/cowcopy run_suite "$variant/$(basename "$t")" /usr/bin/python3 "$t"
+    done
+done
+# The C suites once more under valgrind (memcheck finds uninitialised reads,
+# which ASan does not), on the first build: it has no sanitizer runtime.
+if command -v valgrind >/dev/null 2>&1; then
+    for t in "$1"/tests/test_*; do
+        [[ -x $t ]] || continue
+        run_suite "valgrind/$(basename "$t")" valgrind -q --error-exitcode=99 \
+            --leak-check=full --errors-for-leak-kinds=definite "$t"
+    done
+else
+    echo "SKIP valgrind: not installed" | run_suite valgrind cat
+fi
+rm -f "$log" "$log.err"
+
+echo
+if [[ ${#failures[@]} -gt 0 ]]; then
+    echo "Failures:"
+    printf '  %s\n' "${failures[@]}"
+fi
+[[ $skipped -gt 0 ]] && echo "($skipped skipped)"
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
