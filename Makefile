@@ -38,7 +38,7 @@ endif
 
 LIB_SRCS := src/data.c src/dest.c src/error.c src/fault.c src/file.c src/fsinfo.c \
             src/meta.c src/node.c src/sys_linux.c
-CLI_SRCS := cli/main.c cli/cmd_cp.c cli/quote.c cli/util.c
+CLI_SRCS := cli/main.c cli/cmd_cp.c cli/json.c cli/quote.c cli/util.c
 TEST_C_SRCS := $(wildcard tests/c/test_*.c)
 TEST_SUPPORT_SRCS := tests/c/harness.c
 
