@@ -9,6 +9,7 @@
 #define COWCOPY_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cowcopy.h"
@@ -29,6 +30,13 @@ void cli_quote(FILE *f, const char *s);
 /* Print "cowcopy: " + the operation's message with quoted paths + ": " +
  * the errno's text + a hint where one helps, on stderr, as one line. */
 void cli_print_error(const cowcopy_error *e);
+
+/* Format a failure as cli_print_error does, without "cowcopy: " and the
+ * newline, into a malloc'ed string (NULL on ENOMEM). */
+char *cli_format_error(const cowcopy_error *e);
+
+/* "1.5 GiB" style (binary units, one decimal below 10). */
+void cli_human_bytes(uint64_t bytes, char *buf, size_t size);
 
 /* printf-style "cowcopy: ..." line on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -12,28 +12,27 @@
 #include <unistd.h>
 
 /* A hint for a failed clone, where one helps the reader decide what next. */
-static void print_clone_hint(const cowcopy_error *e)
+static void print_clone_hint(FILE *f, const cowcopy_error *e)
 {
     int err = -e->code;
     if (err == EXDEV)
         fputs(" (source and destination are on different filesystems; use --reflink=auto to copy)",
-              stderr);
+              f);
     else if (err == EOPNOTSUPP || err == ENOTTY || err == ENOSYS || err == EINVAL)
-        fprintf(stderr, " (%s cannot share data; use --reflink=auto to copy)",
+        fprintf(f, " (%s cannot share data; use --reflink=auto to copy)",
                 e->fs ? e->fs : "this filesystem");
 }
 
-void cli_print_error(const cowcopy_error *e)
+/* Write the message for e (without prefix and newline) to f. */
+static void write_error(FILE *f, const cowcopy_error *e)
 {
-    flockfile(stderr);
-    fputs("cowcopy: ", stderr);
     for (const char *t = cowcopy_op_template(e->op); *t; t++) {
         if (t[0] == '%' && (t[1] == '1' || t[1] == '2')) {
             const char *path = t[1] == '1' ? e->src : e->dst;
-            cli_quote(stderr, path ? path : "?");
+            cli_quote(f, path ? path : "?");
             t++;
         } else {
-            fputc(*t, stderr);
+            fputc(*t, f);
         }
     }
     /* Messages that say everything already (same file, omitting directory). */
@@ -42,11 +41,48 @@ void cli_print_error(const cowcopy_error *e)
                            e->op == COWCOPY_OP_OVERWRITE_DIR || e->op == COWCOPY_OP_DANGLING_DEST ||
                            e->op == COWCOPY_OP_OVERWRITE_NONDIR;
     if (!self_explaining)
-        fprintf(stderr, ": %s", cowcopy_strerror(e->code));
+        fprintf(f, ": %s", cowcopy_strerror(e->code));
     if (e->op == COWCOPY_OP_CLONE)
-        print_clone_hint(e);
+        print_clone_hint(f, e);
+}
+
+void cli_print_error(const cowcopy_error *e)
+{
+    flockfile(stderr);
+    fputs("cowcopy: ", stderr);
+    write_error(stderr, e);
     fputc('\n', stderr);
     funlockfile(stderr);
+}
+
+char *cli_format_error(const cowcopy_error *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    write_error(f, e);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+void cli_human_bytes(uint64_t bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 6) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, size, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
 void cli_warn(const char *fmt, ...)

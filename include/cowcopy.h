@@ -169,6 +169,7 @@ enum cowcopy_method {
     COWCOPY_METHOD_SPECIAL,   /* a FIFO, socket or device node was recreated */
     COWCOPY_METHOD_HARDLINK,  /* linked to an earlier copy of the same inode */
     COWCOPY_METHOD_SKIPPED,   /* destination existed and COWCOPY_NO_CLOBBER was set */
+    COWCOPY_METHOD_DIRECTORY, /* a directory was created or merged into (trees) */
     COWCOPY_METHOD_COUNT
 };
 
@@ -206,6 +207,77 @@ COWCOPY_API int cowcopy_file_copy(const char *src, const char *dst,
 COWCOPY_API int cowcopy_file_copyat(int src_dirfd, const char *src, int dst_dirfd,
                                     const char *dst, const cowcopy_options *opts,
                                     cowcopy_result *res);
+
+/* ------------------------------------------------------------ trees */
+
+/* Tree flags (cowcopy_tree_options.flags). */
+#define COWCOPY_TREE_DEREFERENCE     0x1u /* follow every symlink in the tree (cp -L) */
+#define COWCOPY_TREE_FOLLOW_ROOT     0x2u /* follow src itself if it is a symlink (cp -H) */
+#define COWCOPY_TREE_ONE_FILE_SYSTEM 0x4u /* do not descend into other filesystems (cp -x) */
+#define COWCOPY_TREE_COUNT_TOTALS    0x8u /* count the source's files and bytes alongside the
+                                             copy, so progress can show an ETA */
+#define COWCOPY_TREE_FLAGS_ALL       0xfu
+
+/* Counters of a tree copy. Progress callbacks get a snapshot. */
+typedef struct cowcopy_tree_stats {
+    uint64_t files;       /* regular files done (cloned + offloaded + copied + linked) */
+    uint64_t cloned, offloaded, copied;
+    uint64_t bytes;       /* size of the regular files done */
+    uint64_t hole_bytes;  /* of which left as holes by fallback copies */
+    uint64_t directories, symlinks, hardlinks, specials;
+    uint64_t skipped;     /* left alone: COWCOPY_NO_CLOBBER */
+    uint64_t errors;      /* entries that failed (each reported to on_error) */
+    uint64_t total_files, total_bytes; /* the whole source, when totals_known */
+    int totals_known;     /* COWCOPY_TREE_COUNT_TOTALS finished counting */
+    int threads;          /* worker threads used */
+    double elapsed;       /* seconds since the copy started */
+} cowcopy_tree_stats;
+
+/* Callbacks run in worker threads, one at a time (the library serialises
+ * them); they must not call back into a running tree copy. */
+typedef int (*cowcopy_progress_fn)(void *data, const cowcopy_tree_stats *stats); /* nonzero: stop */
+typedef int (*cowcopy_error_fn)(void *data, const cowcopy_error *error);         /* nonzero: stop */
+typedef void (*cowcopy_entry_fn)(void *data, const char *src, const char *dst,
+                                 const cowcopy_result *res);
+
+typedef struct cowcopy_tree_options {
+    cowcopy_options file;        /* reflink mode, preserve bits, flags for every entry */
+    unsigned flags;              /* COWCOPY_TREE_* */
+    int threads;                 /* 0: chosen for the destination's filesystem */
+    unsigned progress_ms;        /* least interval between progress calls (0: 100) */
+    cowcopy_progress_fn progress;
+    void *progress_data;
+    cowcopy_error_fn on_error;   /* each failed entry; NULL: count only */
+    void *error_data;
+    cowcopy_entry_fn on_entry;   /* each entry done (cp -v); NULL: none */
+    void *entry_data;
+} cowcopy_tree_options;
+
+/* Defaults: file options as cowcopy_options_init, no flags, threads chosen. */
+COWCOPY_API void cowcopy_tree_options_init(cowcopy_tree_options *opts);
+
+/*
+ * Copy the tree src to dst, like cp -r (with opts->file.preserve =
+ * COWCOPY_PRESERVE_ALL and COWCOPY_NO_DEREFERENCE: like cp -a). dst is the
+ * name the copy gets; if it is an existing directory the copy merges into
+ * it, and existing entries are replaced by the single-file rules, except that
+ * a symlink met inside the destination tree is never written through: it is
+ * replaced by the copied entry. A src that is not a directory is copied as
+ * one file. Directories get their mode and times after their contents, so
+ * read-only directories copy too. Hard links inside the tree stay linked
+ * with COWCOPY_PRESERVE_LINKS. The walk uses directory descriptors only, so
+ * paths longer than PATH_MAX work. Copying a directory into itself is
+ * refused (-EINVAL, COWCOPY_OP_INTO_SELF) before anything is done.
+ *
+ * A failing entry is reported to opts->on_error and the copy goes on; what
+ * was copied is whole.
+ * @param stats optional; filled in at the end.
+ * @return 0 if every entry was copied; else the negative errno of the first
+ *         failure (stats->errors says how many), -ECANCELED if a callback
+ *         asked to stop.
+ */
+COWCOPY_API int cowcopy_tree_copy(const char *src, const char *dst,
+                                  const cowcopy_tree_options *opts, cowcopy_tree_stats *stats);
 
 /* Remove every hidden temporary file the library has created and not yet
  * renamed into place. Async-signal-safe: meant for a SIGINT/SIGTERM handler

@@ -68,6 +68,7 @@ static const char *const method_names[COWCOPY_METHOD_COUNT] = {
     [COWCOPY_METHOD_OFFLOADED] = "offloaded", [COWCOPY_METHOD_COPIED] = "copied",
     [COWCOPY_METHOD_SYMLINK] = "symlink",     [COWCOPY_METHOD_SPECIAL] = "special",
     [COWCOPY_METHOD_HARDLINK] = "hardlink",   [COWCOPY_METHOD_SKIPPED] = "skipped",
+    [COWCOPY_METHOD_DIRECTORY] = "directory",
 };
 
 const char *cowcopy_method_name(int method)

@@ -148,6 +148,10 @@ static int copy_via_temp(int in, const struct stat *st, int dirfd, const char *b
     }
     /* A new file gets the source's permission bits less the umask, as with cp. */
     mode_t create_mode = inherit ? 0600 : (st->st_mode & 0777);
+    /* Where creation already gives the mode wanted, save the fchmod. */
+    if (plan.set_mode && kind == DEST_NEW && ctx->mode_predictable &&
+        (create_mode & ~ctx->umask) == plan.mode)
+        plan.set_mode = false;
     cowcopy__temp t;
     if ((r = cowcopy__temp_open(&t, dirfd, base, create_mode)) < 0) {
         free(old_acl);
@@ -279,6 +283,41 @@ static int classify_dest(int dirfd, const char *base, const struct stat *src_st,
     return DEST_INPLACE;     /* a device or FIFO: `cp a /dev/null` writes into it */
 }
 
+int cowcopy__copy_open_file(int in, const struct stat *st, int dst_dirfd, const char *dst_base,
+                            cowcopy__ctx *ctx, cowcopy_result *res)
+{
+    struct stat old;
+    bool through_link = false;
+    int r = ctx->dst_dir_fresh ? DEST_NEW
+                               : classify_dest(dst_dirfd, dst_base, st, ctx, &old, &through_link, res);
+    if (r < 0)
+        return r;
+    if (r == DEST_SKIP) {
+        res->method = COWCOPY_METHOD_SKIPPED;
+        return 0;
+    }
+    enum dest_kind kind = (enum dest_kind)r;
+    if (kind == DEST_INPLACE) {
+        r = copy_in_place(in, st, dst_dirfd, dst_base, !through_link, ctx, res);
+        if (r != 1)
+            return r;
+        /* Not writable, and COWCOPY_FORCE: replace the name instead. */
+        clear_error(&res->error);
+        kind = DEST_REPLACE;
+        if (SYS(fstatat)(dst_dirfd, dst_base, &old, AT_SYMLINK_NOFOLLOW) < 0)
+            return cowcopy__fail(&res->error, COWCOPY_OP_STAT_DEST, "fstatat", errno);
+    }
+    /* Only a regular file hands its attributes on: a replaced symlink or
+     * FIFO must not make the new file mode 0777. */
+    bool inherit = kind == DEST_REPLACE && S_ISREG(old.st_mode);
+    r = copy_via_temp(in, st, dst_dirfd, dst_base, kind, inherit, &old, ctx, res);
+    if (r == 1) /* cannot give a replacement the old owner: keep the inode */
+        r = copy_in_place(in, st, dst_dirfd, dst_base, true, ctx, res);
+    if (r == 1) /* not writable either, and COWCOPY_FORCE: a file of our own, as cp -f */
+        r = copy_via_temp(in, st, dst_dirfd, dst_base, kind, false, &old, ctx, res);
+    return r;
+}
+
 int cowcopy__copy_nondir(int src_dirfd, const char *src_name, const struct stat *src_lst,
                          int dst_dirfd, const char *dst_base, cowcopy__ctx *ctx,
                          cowcopy_result *res)
@@ -295,7 +334,7 @@ int cowcopy__copy_nondir(int src_dirfd, const char *src_name, const struct stat 
         return cowcopy__fail(&res->error, COWCOPY_OP_OMIT_DIR, NULL, EISDIR);
     if (S_ISLNK(src_lst->st_mode))
         return cowcopy__copy_symlink(src_dirfd, src_name, src_lst, dst_dirfd, dst_base, ctx, res);
-    if (ctx->in_tree && !S_ISREG(src_lst->st_mode))
+    if (ctx->recreate_specials && !S_ISREG(src_lst->st_mode))
         return cowcopy__copy_special(src_lst, dst_dirfd, dst_base, ctx, res);
 
     int in = SYS(openat)(src_dirfd, src_name,
@@ -304,47 +343,12 @@ int cowcopy__copy_nondir(int src_dirfd, const char *src_name, const struct stat 
         return cowcopy__fail(&res->error, COWCOPY_OP_OPEN_SOURCE, "open", errno);
     struct stat st;
     int r;
-    if (SYS(fstat)(in, &st) < 0) {
+    if (SYS(fstat)(in, &st) < 0)
         r = cowcopy__fail(&res->error, COWCOPY_OP_STAT_SOURCE, "fstat", errno);
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) { /* became a directory since the lstat */
+    else if (S_ISDIR(st.st_mode)) /* became a directory since the lstat */
         r = cowcopy__fail(&res->error, COWCOPY_OP_OMIT_DIR, NULL, EISDIR);
-        goto out;
-    }
-    struct stat old;
-    bool through_link;
-    r = classify_dest(dst_dirfd, dst_base, &st, ctx, &old, &through_link, res);
-    if (r < 0)
-        goto out;
-    if (r == DEST_SKIP) {
-        res->method = COWCOPY_METHOD_SKIPPED;
-        r = 0;
-        goto out;
-    }
-    enum dest_kind kind = (enum dest_kind)r;
-    if (kind == DEST_INPLACE) {
-        r = copy_in_place(in, &st, dst_dirfd, dst_base, !through_link, ctx, res);
-        if (r == 1) { /* not writable, COWCOPY_FORCE: replace the name instead */
-            clear_error(&res->error);
-            kind = DEST_REPLACE;
-            if (SYS(fstatat)(dst_dirfd, dst_base, &old, AT_SYMLINK_NOFOLLOW) < 0) {
-                r = cowcopy__fail(&res->error, COWCOPY_OP_STAT_DEST, "fstatat", errno);
-                goto out;
-            }
-        }
-    }
-    if (kind != DEST_INPLACE) {
-        /* Only a regular file hands its attributes on: a replaced symlink or
-         * FIFO must not make the new file mode 0777. */
-        bool inherit = kind == DEST_REPLACE && S_ISREG(old.st_mode);
-        r = copy_via_temp(in, &st, dst_dirfd, dst_base, kind, inherit, &old, ctx, res);
-        if (r == 1) /* cannot give a replacement the old owner: keep the inode */
-            r = copy_in_place(in, &st, dst_dirfd, dst_base, true, ctx, res);
-        if (r == 1) /* not writable either, and COWCOPY_FORCE: a file of our own, as cp -f */
-            r = copy_via_temp(in, &st, dst_dirfd, dst_base, kind, false, &old, ctx, res);
-    }
-out:
+    else
+        r = cowcopy__copy_open_file(in, &st, dst_dirfd, dst_base, ctx, res);
     SYS(close)(in);
     if (r < 0)
         res->method = COWCOPY_METHOD_NONE;

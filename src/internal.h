@@ -99,9 +99,10 @@ void cowcopy__temp_discard(cowcopy__temp *t);
 #define COWCOPY__XATTR_ACL   0x1u /* system.posix_acl_access / _default (part of "mode") */
 #define COWCOPY__XATTR_OTHER 0x2u /* all others cp copies (user.*, security.capability, ...) */
 
-/* Copy the selected xattrs of in_fd to out_fd. @return 0 or the first
- * negative errno (the others are still tried). */
-int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which);
+/* Copy the selected xattrs of in_fd to out_fd in one pass. @return 0 or the
+ * first negative errno of a non-ACL attribute (the others are still tried);
+ * ACL failures go to *acl_err if given (else into the return value). */
+int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err);
 
 /* Read the access ACL of dirfd/name (not following a final symlink) into a
  * malloc'ed *value. @return its length, 0 when it has none, or -errno. */
@@ -143,9 +144,16 @@ int cowcopy__options_check(const cowcopy_options *o);
 /* What one copying thread carries from file to file. */
 typedef struct cowcopy__ctx {
     const cowcopy_options *opts;
-    cowcopy__buf *buf; /* this thread's I/O buffer */
-    bool in_tree;      /* destination is inside a copied tree: never write
-                          through a symlink there; recreate special files */
+    cowcopy__buf *buf;  /* this thread's I/O buffer */
+    bool in_tree;       /* destination is inside a copied tree: never write
+                           through a symlink there */
+    bool recreate_specials; /* a FIFO, socket or device source is recreated
+                               (cp -R), not read for its data */
+    bool dst_dir_fresh; /* the destination directory was just made by us and
+                           is known empty: no need to look for old entries */
+    bool mode_predictable; /* new files there get exactly (mode & ~umask): no
+                              default ACL. Lets a fchmod be skipped. */
+    mode_t umask;       /* the process umask, valid with mode_predictable */
 } cowcopy__ctx;
 
 /*
@@ -157,6 +165,11 @@ typedef struct cowcopy__ctx {
 int cowcopy__copy_nondir(int src_dirfd, const char *src_name, const struct stat *src_lst,
                          int dst_dirfd, const char *dst_base, cowcopy__ctx *ctx,
                          cowcopy_result *res);
+
+/* As cowcopy__copy_nondir, for a regular file already open as `in` whose
+ * fstat is *st (the tree copier opens files itself to see hard links). */
+int cowcopy__copy_open_file(int in, const struct stat *st, int dst_dirfd, const char *dst_base,
+                            cowcopy__ctx *ctx, cowcopy_result *res);
 
 /* ------------------------------------------------------------- node.c */
 

@@ -76,9 +76,11 @@ static ssize_t xattr_list(int fd, char **list)
     return -err;
 }
 
-int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which)
+int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err)
 {
     char *list;
+    if (acl_err)
+        *acl_err = 0;
     ssize_t len = xattr_list(in_fd, &list);
     if (len <= 0)
         return (int)len;
@@ -89,18 +91,19 @@ int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which)
         if ((acl && !(which & COWCOPY__XATTR_ACL)) || (!acl && !(which & COWCOPY__XATTR_OTHER)) ||
             is_skipped_name(name))
             continue;
+        int *err = acl && acl_err ? acl_err : &first_error;
         if (!value && !(value = malloc(XATTR_VALUE_MAX))) {
-            first_error = -ENOMEM;
+            *err = -ENOMEM;
             break;
         }
         ssize_t n = SYS(fgetxattr)(in_fd, name, value, XATTR_VALUE_MAX);
         if (n < 0) {
-            if (errno != ENODATA && !first_error) /* ENODATA: removed meanwhile */
-                first_error = -errno;
+            if (errno != ENODATA && !*err) /* ENODATA: removed meanwhile */
+                *err = -errno;
             continue;
         }
-        if (SYS(fsetxattr)(out_fd, name, value, (size_t)n, 0) < 0 && !first_error)
-            first_error = -errno;
+        if (SYS(fsetxattr)(out_fd, name, value, (size_t)n, 0) < 0 && !*err)
+            *err = -errno;
     }
     free(value);
     free(list);
@@ -163,20 +166,30 @@ int cowcopy__meta_apply_owner(int fd, cowcopy__meta_plan *plan, cowcopy_result *
 
 int cowcopy__meta_apply_rest(int fd, const cowcopy__meta_plan *plan, cowcopy_result *res)
 {
-    int r;
-    if (plan->xattr_from_fd >= 0 &&
-        (r = cowcopy__xattr_copy(plan->xattr_from_fd, fd, COWCOPY__XATTR_OTHER)) < 0 &&
-        plan->xattr_required)
-        return cowcopy__fail(&res->error, COWCOPY_OP_SET_XATTR, "fsetxattr", -r);
-    if (plan->acl_from_fd >= 0) {
-        if ((r = cowcopy__xattr_copy(plan->acl_from_fd, fd, COWCOPY__XATTR_ACL)) < 0 &&
-            plan->mode_required)
-            return cowcopy__fail(&res->error, COWCOPY_OP_SET_MODE, "fsetxattr", -r);
-    } else if (plan->acl_len > 0 &&
-               SYS(fsetxattr)(fd, ACL_ACCESS, plan->acl_value, plan->acl_len, 0) < 0 &&
-               plan->mode_required) {
-        return cowcopy__fail(&res->error, COWCOPY_OP_SET_MODE, "fsetxattr", errno);
+    /* One pass over the source's xattrs serves both the ACL and the rest. */
+    unsigned which = 0;
+    int from = -1;
+    if (plan->xattr_from_fd >= 0) {
+        which |= COWCOPY__XATTR_OTHER;
+        from = plan->xattr_from_fd;
     }
+    if (plan->acl_from_fd >= 0 && (from < 0 || from == plan->acl_from_fd)) {
+        which |= COWCOPY__XATTR_ACL;
+        from = plan->acl_from_fd;
+    }
+    int acl_err = 0, other_err = 0;
+    if (which)
+        other_err = cowcopy__xattr_copy(from, fd, which, &acl_err);
+    if (plan->acl_from_fd >= 0 && !(which & COWCOPY__XATTR_ACL))
+        cowcopy__xattr_copy(plan->acl_from_fd, fd, COWCOPY__XATTR_ACL, &acl_err);
+    if (other_err < 0 && plan->xattr_required)
+        return cowcopy__fail(&res->error, COWCOPY_OP_SET_XATTR, "fsetxattr", -other_err);
+    if (acl_err < 0 && plan->mode_required)
+        return cowcopy__fail(&res->error, COWCOPY_OP_SET_MODE, "fsetxattr", -acl_err);
+    if (plan->acl_from_fd < 0 && plan->acl_len > 0 &&
+        SYS(fsetxattr)(fd, ACL_ACCESS, plan->acl_value, plan->acl_len, 0) < 0 &&
+        plan->mode_required)
+        return cowcopy__fail(&res->error, COWCOPY_OP_SET_MODE, "fsetxattr", errno);
     if (plan->set_mode && SYS(fchmod)(fd, plan->mode) < 0 && plan->mode_required)
         return cowcopy__fail(&res->error, COWCOPY_OP_SET_MODE, "fchmod", errno);
     if (plan->set_times && SYS(futimens)(fd, plan->times) < 0 && plan->times_required)
