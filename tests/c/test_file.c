@@ -611,6 +611,29 @@ static void test_permission_refusals(const struct harness_fs *fs, const char *di
     CHECK(same_content(path_in(dir, "public"), path_in(dir, "theirs")));
 }
 
+/* A destination ending in "/" that is no directory is an error (ENOTDIR,
+ * as cp says), but the source's own problems are reported first, as cp does. */
+static void test_source_errors_before_trailing_slash(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src"), *sub = path_in(dir, "sub");
+    write_text(src, "data");
+    CHECK_OK(mkdir(sub, 0755));
+    char slashed[4096];
+    snprintf(slashed, sizeof slashed, "%s/", path_in(dir, "nonexistent"));
+    cowcopy_result res;
+    CHECK_EQ(cowcopy_file_copy(path_in(dir, "missing"), slashed, NULL, &res), -ENOENT);
+    CHECK_EQ(res.error.op, COWCOPY_OP_STAT_SOURCE);
+    CHECK_EQ(cowcopy_file_copy(sub, slashed, NULL, &res), -EISDIR);
+    CHECK_EQ(res.error.op, COWCOPY_OP_OMIT_DIR);
+    CHECK_EQ(cowcopy_file_copy(src, slashed, NULL, &res), -ENOTDIR);
+    CHECK_EQ(res.error.op, COWCOPY_OP_CREATE_DEST);
+    snprintf(slashed, sizeof slashed, "%s/", sub);
+    CHECK_EQ(cowcopy_file_copy(src, slashed, NULL, &res), -EISDIR);
+    CHECK_EQ(res.error.op, COWCOPY_OP_OVERWRITE_DIR);
+    CHECK(!exists(path_in(dir, "nonexistent")));
+}
+
 static const struct harness_case cases[] = {
     {"clone_shares_extents", test_clone_shares_extents, FS_COW},
     {"auto_copies_where_no_clone", test_auto_copies_where_no_clone, FS_NOCOW | FS_XFS_NOREFLINK},
@@ -633,6 +656,7 @@ static const struct harness_case cases[] = {
     {"no_clobber_and_refusals", test_no_clobber_and_refusals, FS_ALL},
     {"symlink_source_as_link", test_symlink_source_as_link, FS_ALL},
     {"permission_refusals", test_permission_refusals, FS_ALL},
+    {"source_errors_before_trailing_slash", test_source_errors_before_trailing_slash, FS_ONCE},
 };
 
 int main(void)
