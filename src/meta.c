@@ -161,11 +161,29 @@ int cowcopy__meta_apply_owner(int fd, cowcopy__meta_plan *plan, cowcopy_result *
     return 0;
 }
 
+/*
+ * Copy the "other" xattrs into fd. The kernel checks write permission on the
+ * inode (not the descriptor) before setting user.* attributes, so a copy of a
+ * read-only file, made by a user without CAP_FOWNER, is made writable by its
+ * owner for the while (coreutils does the same) and given its mode back.
+ * @return 0 or the first negative errno.
+ */
+static int xattr_copy_writable(int in_fd, int fd)
+{
+    struct stat st;
+    bool made_writable = false;
+    if (geteuid() != 0 && SYS(fstat)(fd, &st) == 0 && !(st.st_mode & S_IWUSR))
+        made_writable = SYS(fchmod)(fd, (st.st_mode & 07777) | S_IRUSR | S_IWUSR) == 0;
+    int r = cowcopy__xattr_copy(in_fd, fd, COWCOPY__XATTR_OTHER);
+    if (made_writable && SYS(fchmod)(fd, st.st_mode & 07777) < 0 && r == 0)
+        r = -errno;
+    return r;
+}
+
 int cowcopy__meta_apply_rest(int fd, const cowcopy__meta_plan *plan, cowcopy_result *res)
 {
     int r;
-    if (plan->xattr_from_fd >= 0 &&
-        (r = cowcopy__xattr_copy(plan->xattr_from_fd, fd, COWCOPY__XATTR_OTHER)) < 0 &&
+    if (plan->xattr_from_fd >= 0 && (r = xattr_copy_writable(plan->xattr_from_fd, fd)) < 0 &&
         plan->xattr_required)
         return cowcopy__fail(&res->error, COWCOPY_OP_SET_XATTR, "fsetxattr", -r);
     if (plan->acl_from_fd >= 0) {
