@@ -62,6 +62,7 @@ static void path_arg_clear(path_arg *p)
     Py_CLEAR(p->encoded);
 }
 
+#if PY_VERSION_HEX >= 0x030B0000 /* notes (PEP 678) are shown from 3.11 on */
 /* @return template with "%1" and "%2" replaced by repr(src) and repr(dst),
  * as a new str, or NULL with an exception set. */
 static PyObject *format_template(const char *template, PyObject *src, PyObject *dst)
@@ -79,6 +80,7 @@ static PyObject *format_template(const char *template, PyObject *src, PyObject *
     }
     return text;
 }
+#endif
 
 /* Attach a PEP 678 note naming the failed step to the pending exception
  * (Python 3.11+; earlier versions do not show notes). Never fails: a note
