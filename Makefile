@@ -5,6 +5,8 @@
 #                        ext4 and tmpfs, once plain and once under ASan+UBSan (needs root)
 #   make demo            clone a 1 GiB file on a scratch btrfs and show the proof
 #   make bench           benchmarks against cp & co.; results in bench/RESULTS.md
+#   make python          the Python package, installed offline into build/python-venv
+#                        (tests) and build/python-release (see python/README.md)
 #   make install         PREFIX=/usr/local DESTDIR= : command, libraries, header,
 #                        cowcopy.pc and cowcopy.1;  make uninstall  removes them
 #   V=1                  show the commands
@@ -101,7 +103,34 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory B=build/test EXTRA_CFLAGS="$(TEST_VARIANT_FLAGS)" tests
 	$(Q)$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g" \
 		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" tests
+	$(Q)$(MAKE) --no-print-directory python
 	$(Q)tests/run.sh build/test build/asan
+
+# The Python package (python/), built the offline way python/README.md
+# documents: a venv of Debian's python3, which has setuptools, wheel and
+# test.test_shutil, and pip without build isolation. The venv's copy is built
+# with COWCOPY_TESTING (fault injection, for the tests); build/python-release
+# is a release build, which the tests check ignores COWCOPY_FAULTS.
+PYTHON_BASE ?= /usr/bin/python3
+PYTHON_VENV := build/python-venv
+PYTHON_SRCS := $(wildcard src/*.c src/*.h) include/cowcopy.h python/setup.py \
+               python/pyproject.toml python/README.md $(wildcard python/cowcopy/*)
+PIP_OFFLINE := --quiet --no-build-isolation --no-index --no-deps --no-cache-dir
+
+.PHONY: python
+python: $(PYTHON_VENV)/.installed build/python-release/.installed
+
+$(PYTHON_VENV)/.installed: $(PYTHON_SRCS)
+	@$(if $(Q),echo "  PIP     $(PYTHON_VENV) (COWCOPY_TESTING)")
+	$(Q)[ -x $(PYTHON_VENV)/bin/python ] || $(PYTHON_BASE) -m venv --system-site-packages $(PYTHON_VENV)
+	$(Q)COWCOPY_TESTING=1 COWCOPY_WERROR=1 $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) ./python
+	$(Q)touch $@
+
+build/python-release/.installed: $(PYTHON_SRCS) $(PYTHON_VENV)/.installed
+	@$(if $(Q),echo "  PIP     build/python-release")
+	$(Q)rm -rf build/python-release
+	$(Q)COWCOPY_WERROR=1 $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) --target build/python-release ./python
+	$(Q)touch $@
 
 demo: all
 	$(Q)./demo.sh $(B)/cowcopy
@@ -129,5 +158,6 @@ uninstall:
 
 clean:
 	rm -rf build
+	rm -rf python/build python/cowcopy.egg-info
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)

@@ -410,6 +410,13 @@ int cowcopy_file_copyat(int src_dirfd, const char *src, int dst_dirfd, const cha
     if (*base == '\0') { /* "dst/": a directory, or an error as in cp */
         struct stat st;
         free(dir);
+        /* The source's own problems are reported first, as cp does:
+         * `cp missing x/` cannot stat 'missing'; `cp dir x/` omits 'dir'. */
+        int follow = !(opts->flags & COWCOPY_NO_DEREFERENCE);
+        if (SYS(fstatat)(src_dirfd, src, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+            return cowcopy__fail(&res->error, COWCOPY_OP_STAT_SOURCE, "stat", errno);
+        if (S_ISDIR(st.st_mode))
+            return cowcopy__fail(&res->error, COWCOPY_OP_OMIT_DIR, NULL, EISDIR);
         if (SYS(fstatat)(dst_dirfd, dst, &st, 0) == 0 && S_ISDIR(st.st_mode))
             return cowcopy__fail(&res->error, COWCOPY_OP_OVERWRITE_DIR, NULL, EISDIR);
         return cowcopy__fail(&res->error, COWCOPY_OP_CREATE_DEST, NULL, ENOTDIR);

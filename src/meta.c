@@ -164,6 +164,26 @@ int cowcopy__meta_apply_owner(int fd, cowcopy__meta_plan *plan, cowcopy_result *
     return 0;
 }
 
+/*
+ * Copy the selected xattrs into fd. The kernel checks write permission on the
+ * inode (not the descriptor) before setting user.* attributes, so a copy of a
+ * read-only file, made by a user without CAP_FOWNER, is made writable by its
+ * owner for the while (coreutils does the same) and given its mode back.
+ * @return 0 or the first negative errno.
+ */
+static int xattr_copy_writable(int in_fd, int fd, unsigned which, int *acl_err)
+{
+    struct stat st;
+    bool made_writable = false;
+    if ((which & COWCOPY__XATTR_OTHER) && geteuid() != 0 && SYS(fstat)(fd, &st) == 0 &&
+        !(st.st_mode & S_IWUSR))
+        made_writable = SYS(fchmod)(fd, (st.st_mode & 07777) | S_IRUSR | S_IWUSR) == 0;
+    int r = cowcopy__xattr_copy(in_fd, fd, which, acl_err);
+    if (made_writable && SYS(fchmod)(fd, st.st_mode & 07777) < 0 && r == 0)
+        r = -errno;
+    return r;
+}
+
 int cowcopy__meta_apply_rest(int fd, const cowcopy__meta_plan *plan, cowcopy_result *res)
 {
     /* One pass over the source's xattrs serves both the ACL and the rest. */
@@ -179,7 +199,7 @@ int cowcopy__meta_apply_rest(int fd, const cowcopy__meta_plan *plan, cowcopy_res
     }
     int acl_err = 0, other_err = 0;
     if (which)
-        other_err = cowcopy__xattr_copy(from, fd, which, &acl_err);
+        other_err = xattr_copy_writable(from, fd, which, &acl_err);
     if (plan->acl_from_fd >= 0 && !(which & COWCOPY__XATTR_ACL))
         cowcopy__xattr_copy(plan->acl_from_fd, fd, COWCOPY__XATTR_ACL, &acl_err);
     if (other_err < 0 && plan->xattr_required)

@@ -14,6 +14,12 @@ needs=(
     "setcap:libcap2-bin"
     "setpriv:util-linux"
     "/usr/bin/python3:python3"
+    "/usr/include/python3.11/Python.h:python3-dev"
+    "/usr/lib/python3.11/ensurepip/__init__.py:python3-venv"
+    "/usr/lib/python3/dist-packages/setuptools/__init__.py:python3-setuptools"
+    "/usr/lib/python3/dist-packages/wheel/__init__.py:python3-wheel"
+    "/usr/lib/python3/dist-packages/pip/__init__.py:python3-pip"
+    "/usr/lib/python3.11/test/test_shutil.py:libpython3.11-testsuite"
     "valgrind:valgrind"
 )
 

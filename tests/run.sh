@@ -2,9 +2,10 @@
 # run.sh BUILD_DIR... - run every test suite against each build directory.
 #
 # Suites are programs that print one line per test case:
-#   PASS name | FAIL name: why | SKIP name: why
+#   PASS name | FAIL name: why | SKIP name: why   (INFO text: shown as is)
 # C suites are BUILD_DIR/tests/test_*; CLI suites are tests/cli/test_*.py,
-# run with COWCOPY=BUILD_DIR/cowcopy. A suite that exits non-zero without
+# run with COWCOPY=BUILD_DIR/cowcopy; Python suites are python/tests/test_*.py,
+# run once with build/python-venv/bin/python. A suite that exits non-zero without
 # reporting a failure (a crash, a sanitizer report) counts as one failure.
 # Scratch filesystems are made once and removed on exit, even on failure or
 # interrupt. Under CI=true every SKIP counts as a failure: CI must run all.
@@ -40,6 +41,7 @@ run_suite() {
             failures+=("$label: ${line#FAIL }")
             echo "FAIL $label: ${line#FAIL }"
             ;;
+        INFO\ *) echo "     $label: ${line#INFO }" ;;
         SKIP\ *)
             if [[ ${CI:-} == true ]]; then
                 failed=$((failed + 1)) suite_failed=1
@@ -77,6 +79,18 @@ for build in "$@"; do
         [[ -f $t ]] || continue
         COWCOPY=$top/$build/cowcopy run_suite "$variant/$(basename "$t")" /usr/bin/python3 "$t"
     done
+done
+# The Python package's suites (python/tests/test_*.py), once, with the venv
+# that `make python` builds (COWCOPY_PYTHON names another interpreter).
+python=${COWCOPY_PYTHON:-$top/build/python-venv/bin/python}
+for t in python/tests/test_*.py; do
+    [[ -f $t ]] || continue
+    if [[ -x $python ]]; then
+        run_suite "python/$(basename "$t")" "$python" "$t"
+    else
+        echo "SKIP $(basename "$t"): no $python (make python builds it)" |
+            run_suite "python/$(basename "$t")" cat
+    fi
 done
 # The C suites once more under valgrind (memcheck finds uninitialised reads,
 # which ASan does not), on the first build: it has no sanitizer runtime.

@@ -611,6 +611,58 @@ static void test_permission_refusals(const struct harness_fs *fs, const char *di
     CHECK(same_content(path_in(dir, "public"), path_in(dir, "theirs")));
 }
 
+/* An unprivileged user copies a read-only file's extended attributes: the
+ * kernel wants write permission on the new inode to set them (as cp knows). */
+static void test_xattrs_of_read_only_file(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src");
+    write_text(src, "read only");
+    CHECK_OK(setxattr(src, "user.origin", "web", 3, 0));
+    CHECK_OK(chmod(src, 0444));
+    CHECK_OK(chown(src, 65534, 65534));
+    CHECK_OK(chmod(dir, 0777));
+    become_nobody();
+    umask(022);
+    cowcopy_options o = opts_with(COWCOPY_REFLINK_AUTO);
+    cowcopy_result res;
+    for (int with_mode = 0; with_mode < 2; with_mode++) {
+        const char *dst = path_in(dir, with_mode ? "with_mode" : "xattr_only");
+        o.preserve = COWCOPY_PRESERVE_XATTR | (with_mode ? COWCOPY_PRESERVE_MODE : 0u);
+        o.preserve_required = o.preserve;
+        CHECK_EQ(cowcopy_file_copy(src, dst, &o, &res), 0);
+        char value[16];
+        CHECK_EQ(getxattr(dst, "user.origin", value, sizeof value), 3);
+        CHECK(memcmp(value, "web", 3) == 0);
+        struct stat st;
+        CHECK_OK(stat(dst, &st));
+        CHECK_EQ(st.st_mode & 07777, 0444);
+    }
+}
+
+/* A destination ending in "/" that is no directory is an error (ENOTDIR,
+ * as cp says), but the source's own problems are reported first, as cp does. */
+static void test_source_errors_before_trailing_slash(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src"), *sub = path_in(dir, "sub");
+    write_text(src, "data");
+    CHECK_OK(mkdir(sub, 0755));
+    char slashed[4096];
+    snprintf(slashed, sizeof slashed, "%s/", path_in(dir, "nonexistent"));
+    cowcopy_result res;
+    CHECK_EQ(cowcopy_file_copy(path_in(dir, "missing"), slashed, NULL, &res), -ENOENT);
+    CHECK_EQ(res.error.op, COWCOPY_OP_STAT_SOURCE);
+    CHECK_EQ(cowcopy_file_copy(sub, slashed, NULL, &res), -EISDIR);
+    CHECK_EQ(res.error.op, COWCOPY_OP_OMIT_DIR);
+    CHECK_EQ(cowcopy_file_copy(src, slashed, NULL, &res), -ENOTDIR);
+    CHECK_EQ(res.error.op, COWCOPY_OP_CREATE_DEST);
+    snprintf(slashed, sizeof slashed, "%s/", sub);
+    CHECK_EQ(cowcopy_file_copy(src, slashed, NULL, &res), -EISDIR);
+    CHECK_EQ(res.error.op, COWCOPY_OP_OVERWRITE_DIR);
+    CHECK(!exists(path_in(dir, "nonexistent")));
+}
+
 static const struct harness_case cases[] = {
     {"clone_shares_extents", test_clone_shares_extents, FS_COW},
     {"auto_copies_where_no_clone", test_auto_copies_where_no_clone, FS_NOCOW | FS_XFS_NOREFLINK},
@@ -633,6 +685,8 @@ static const struct harness_case cases[] = {
     {"no_clobber_and_refusals", test_no_clobber_and_refusals, FS_ALL},
     {"symlink_source_as_link", test_symlink_source_as_link, FS_ALL},
     {"permission_refusals", test_permission_refusals, FS_ALL},
+    {"xattrs_of_read_only_file", test_xattrs_of_read_only_file, FS_BTRFS | FS_EXT4 | FS_TMPFS},
+    {"source_errors_before_trailing_slash", test_source_errors_before_trailing_slash, FS_ONCE},
 };
 
 int main(void)

@@ -1,0 +1,533 @@
+# __init__.py - the cowcopy package: cloning versions of shutil's copy functions,
+# built on the C extension _cowcopy (libcowcopy). The docstring is for users.
+"""cowcopy - copy files so that they share storage.
+
+On copy-on-write filesystems (btrfs, XFS with reflink, bcachefs, ZFS 2.2+,
+NFS 4.2) a clone is a new, independent file that points at its source's data
+blocks: made in constant time, taking no extra space, diverging block by block
+only when either side is written. Where cloning is impossible, cowcopy falls
+back to the fastest correct copy (copy_file_range, then read/write with holes
+kept), and a new file appears only when it is complete.
+
+Drop-ins for shutil, with shutil's signatures, return values and exceptions:
+
+    copyfile(src, dst, *, follow_symlinks=True, reflink="auto")
+    copy(src, dst, *, follow_symlinks=True, reflink="auto")
+    copy2(src, dst, *, follow_symlinks=True, reflink="auto")
+    copytree(src, dst, symlinks=False, ignore=None, copy_function=None,
+             ignore_dangling_symlinks=False, dirs_exist_ok=False, *,
+             reflink="auto", threads=None)
+
+and cowcopy's own:
+
+    clone(src, dst)                 clone or raise
+    copy_file(src, dst, ...)        any option of the library -> CopyResult
+
+reflink is "auto" (clone if possible, else copy), "always" (clone or raise
+OSError with the errno the filesystem gave, leaving nothing behind) or
+"never" (a real, independent copy that shares no blocks).
+
+Paths may be str, bytes or os.PathLike. Failures raise the OSError subclass
+for the errno (FileNotFoundError, PermissionError, IsADirectoryError, ...)
+with filename and filename2 set to the source and destination; copying a file
+onto itself raises shutil.SameFileError, a named pipe shutil.SpecialFileError.
+The GIL is released while files are copied; every function may be called from
+many threads at once.
+"""
+import errno as _errno
+import os as _os
+import shutil as _shutil
+import stat as _stat
+import sys as _sys
+from typing import NamedTuple, Optional
+
+from shutil import Error, SameFileError, SpecialFileError
+
+from . import _cowcopy
+
+__version__ = _cowcopy.LIBRARY_VERSION
+
+__all__ = [
+    "CopyResult",
+    "Error",
+    "SameFileError",
+    "SpecialFileError",
+    "clone",
+    "copy",
+    "copy2",
+    "copy_file",
+    "copyfile",
+    "copytree",
+]
+
+_REFLINK_MODES = {
+    "auto": _cowcopy.REFLINK_AUTO,
+    "always": _cowcopy.REFLINK_ALWAYS,
+    "never": _cowcopy.REFLINK_NEVER,
+}
+
+_PRESERVE_BITS = {
+    "mode": _cowcopy.PRESERVE_MODE,
+    "ownership": _cowcopy.PRESERVE_OWNERSHIP,
+    "timestamps": _cowcopy.PRESERVE_TIMESTAMPS,
+    "xattr": _cowcopy.PRESERVE_XATTR,
+    "all": (_cowcopy.PRESERVE_MODE | _cowcopy.PRESERVE_OWNERSHIP
+            | _cowcopy.PRESERVE_TIMESTAMPS | _cowcopy.PRESERVE_XATTR),
+}
+
+# What copy2() asks of the library: the metadata shutil.copystat() copies,
+# applied to the new file before it appears. Only the timestamps are required
+# here; the mode and extended attributes are then checked and completed with
+# shutil's own rules (see _finish_copystat).
+_COPY2_PRESERVE = (_cowcopy.PRESERVE_MODE | _cowcopy.PRESERVE_TIMESTAMPS
+                   | _cowcopy.PRESERVE_XATTR)
+_COPY2_REQUIRED = _cowcopy.PRESERVE_TIMESTAMPS
+
+# What _copy_data made at the destination.
+_SYMLINK, _NEW_FILE, _REPLACED = "symlink", "new file", "replaced"
+
+# shutil._copyxattr ignores these errors for a single attribute.
+_XATTR_IGNORED = (_errno.EPERM, _errno.ENOTSUP, _errno.ENODATA, _errno.EINVAL)
+
+
+class CopyResult(NamedTuple):
+    """What copy_file() did.
+
+    method          "cloned" (shares the source's blocks), "offloaded" (copied
+                    inside the kernel by copy_file_range), "copied"
+                    (read/write, holes kept), "symlink" (a symbolic link was
+                    recreated), "special" (a device or FIFO node was
+                    recreated) or "skipped" (overwrite=False and the
+                    destination existed).
+    bytes           size of the copy in bytes.
+    hole_bytes      of which kept as holes (not written); 0 for clones.
+    fallback_errno  errno of the first call that refused (0 if it returned
+                    no data), or None when nothing fell back.
+    fallback_call   that call, "FICLONE" or "copy_file_range", or None.
+    """
+
+    method: str
+    bytes: int
+    hole_bytes: int
+    fallback_errno: Optional[int]
+    fallback_call: Optional[str]
+
+    @property
+    def cloned(self) -> bool:
+        """True when the copy shares its source's blocks."""
+        return self.method == "cloned"
+
+
+def _reflink_mode(reflink):
+    """The library's constant for "auto", "always" or "never"; ValueError otherwise."""
+    try:
+        return _REFLINK_MODES[reflink]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"reflink must be 'auto', 'always' or 'never', not {reflink!r}") from None
+
+
+def _preserve_bits(names, what):
+    """The PRESERVE_* bits for a name or an iterable of names."""
+    if isinstance(names, str):
+        names = (names,)
+    bits = 0
+    for name in names:
+        try:
+            bits |= _PRESERVE_BITS[name]
+        except (KeyError, TypeError):
+            raise ValueError(f"{what} names 'mode', 'ownership', 'timestamps', 'xattr' "
+                             f"or 'all', not {name!r}") from None
+    return bits
+
+
+def _path_stat(fn):
+    """shutil's _stat: os.stat, or the cached stat of an os.DirEntry."""
+    return fn.stat() if isinstance(fn, _os.DirEntry) else _os.stat(fn)
+
+
+def _islink(fn):
+    """shutil's _islink."""
+    return fn.is_symlink() if isinstance(fn, _os.DirEntry) else _os.path.islink(fn)
+
+
+def _trailing_sep(path):
+    """(path ends with "/", path without its trailing slashes) for a str,
+    bytes or os.PathLike path."""
+    path = _os.fspath(path)
+    sep = b"/" if isinstance(path, bytes) else "/"
+    return path.endswith(sep), path.rstrip(sep)
+
+
+def _copy_data(src, dst, follow_symlinks, reflink, preserve, required):
+    """The body of shutil.copyfile, with the library doing the copy.
+
+    Checks what shutil checks, in its order (same file, named pipes), copies a
+    symlink as a symlink exactly as shutil does when not following, and
+    otherwise lets the library clone or copy. @return (src_stat, made):
+    the source's stat (following symlinks, or None if it failed) and what
+    was made: _SYMLINK, _NEW_FILE (nothing, or a dangling symlink, was at
+    dst) or _REPLACED (dst's existing file was replaced or rewritten).
+    """
+    try:
+        src_st = _path_stat(src)
+    except OSError:
+        src_st = None
+    try:
+        dst_st = _path_stat(dst)
+    except OSError:
+        dst_st = None
+    if src_st is not None and dst_st is not None and _os.path.samestat(src_st, dst_st):
+        raise SameFileError("{!r} and {!r} are the same file".format(src, dst))
+    for fn, st in ((src, src_st), (dst, dst_st)):
+        if st is not None and _stat.S_ISFIFO(st.st_mode):
+            fn = fn.path if isinstance(fn, _os.DirEntry) else fn
+            raise SpecialFileError("`%s` is a named pipe" % fn)
+
+    if not follow_symlinks and _islink(src):
+        _os.symlink(_os.readlink(src), dst)
+        return src_st, _SYMLINK
+
+    target = dst
+    if dst_st is None and src_st is not None and _os.path.islink(dst):
+        # shutil's open(dst, "wb") creates the file a dangling symlink points
+        # to; the library refuses to write through one (as cp does).
+        target = _os.path.realpath(dst)
+    try:
+        _replace_copy(src, target, reflink, preserve, required)
+    except NotADirectoryError as e:
+        # "dst/" where no directory is: shutil reports FileNotFoundError
+        # (CPython issue 43219), unless a non-directory is there.
+        slash, bare = _trailing_sep(dst)
+        if slash and src_st is not None and not _os.path.lexists(bare):
+            raise FileNotFoundError(_errno.ENOENT, "Directory does not exist",
+                                    e.filename, None, e.filename2) from e
+        raise
+    return src_st, _NEW_FILE if dst_st is None else _REPLACED
+
+
+def _replace_copy(src, dst, reflink, preserve, required):
+    """_cowcopy.copy_file, replacing a destination that appears while the
+    copy is being built. The library creates a new destination as cp does,
+    failing with EEXIST if another process made one meanwhile; shutil's
+    open(dst, "wb") never fails so, and copies racing onto one name should
+    leave the last one, not an error. A retry sees the newcomer and replaces
+    it (or reports what it cannot replace, such as a directory)."""
+    for attempt in range(3):
+        try:
+            return _cowcopy.copy_file(src, dst, reflink, preserve, required, 0)
+        except FileExistsError:
+            if attempt == 2:
+                raise
+
+
+def _umask():
+    """The process's umask, read without changing it (os.umask() cannot
+    read it without setting it, which races with other threads), or None
+    where /proc/self/status does not say (Linux before 4.7)."""
+    try:
+        fd = _os.open("/proc/self/status", _os.O_RDONLY | _os.O_CLOEXEC)
+        try:
+            status = _os.read(fd, 8192)
+        finally:
+            _os.close(fd)
+        start = status.index(b"\nUmask:") + 7
+        return int(status[start:status.index(b"\n", start)], 8)
+    except (OSError, ValueError):
+        return None
+
+
+def _chmod_like(src, dst, src_st):
+    """shutil.copymode when following symlinks: dst gets src's mode bits."""
+    if src_st is None:
+        src_st = _path_stat(src)
+    _os.chmod(dst, _stat.S_IMODE(src_st.st_mode))
+
+
+def _finish_copystat(src, dst, src_st):
+    """Complete what the library did for copy2 with shutil.copystat's rules.
+
+    The library already gave the new file its times (required), extended
+    attributes and mode before it appeared; failures of the last two were
+    let pass so that shutil's verdict could be given here: extended
+    attributes of src that did not arrive are set again, ignoring the errors
+    shutil ignores, and the mode is set with chmod, whose error is raised.
+    """
+    try:
+        names = _os.listxattr(src)
+    except OSError as e:
+        if e.errno not in (_errno.ENOTSUP, _errno.ENODATA, _errno.EINVAL):
+            raise
+        names = []
+    if names:
+        try:
+            present = set(_os.listxattr(dst))
+        except OSError as e:
+            if e.errno not in (_errno.ENOTSUP, _errno.ENODATA, _errno.EINVAL):
+                raise
+            present = set()
+        missing = [name for name in names if name not in present]
+        if missing:
+            _set_xattrs(src, dst, missing)
+    _chmod_like(src, dst, src_st)
+
+
+def _set_xattrs(src, dst, names):
+    """Copy the named extended attributes as shutil._copyxattr does. shutil
+    sets them before its chmod; the library has already applied the mode,
+    so a read-only copy is made owner-writable for the while (the caller's
+    chmod follows)."""
+    mode = _stat.S_IMODE(_os.stat(dst).st_mode)
+    lifted = not mode & _stat.S_IWUSR and _os.geteuid() != 0
+    if lifted:
+        _os.chmod(dst, mode | _stat.S_IWUSR)
+    try:
+        for name in names:
+            try:
+                _os.setxattr(dst, name, _os.getxattr(src, name))
+            except OSError as e:
+                if e.errno not in _XATTR_IGNORED:
+                    raise
+    finally:
+        if lifted:
+            _os.chmod(dst, mode)
+
+
+def copyfile(src, dst, *, follow_symlinks=True, reflink="auto"):
+    """Copy data from src to dst, cloning where the filesystem can, and
+    return dst. shutil.copyfile with a reflink option.
+
+    dst must name a file, not a directory; an existing file is replaced.
+    If follow_symlinks is false and src is a symbolic link, a new symbolic
+    link is created instead of copying the file it points to.
+
+    reflink: "auto" clones if possible and copies otherwise; "always" clones
+    or raises OSError (EXDEV, EOPNOTSUPP, ...) leaving nothing behind;
+    "never" makes a real, independent copy that shares no blocks.
+
+    Unlike shutil, the copy is built beside dst and appears complete or not
+    at all; an existing dst is replaced atomically (unless it has other hard
+    links or is a symlink: those are written in place, as shutil does).
+    """
+    mode = _reflink_mode(reflink)
+    _sys.audit("shutil.copyfile", src, dst)
+    src_st, made = _copy_data(src, dst, follow_symlinks, mode, 0, 0)
+    if made == _NEW_FILE:
+        # The library gives a new file the source's permission bits less the
+        # umask (as cp does); shutil's open(dst, "wb") gives 0o666 less the umask.
+        umask = _umask()
+        if umask is not None and src_st is not None:
+            wanted = 0o666 & ~umask
+            if _stat.S_IMODE(src_st.st_mode) & 0o777 & ~umask != wanted:
+                _os.chmod(dst, wanted)
+    return dst
+
+
+def copy(src, dst, *, follow_symlinks=True, reflink="auto"):
+    """Copy data and mode bits ("cp src dst"), cloning where possible, and
+    return the file's destination. shutil.copy with a reflink option.
+
+    dst may be a directory. If follow_symlinks is false and src is a
+    symbolic link, dst is created as a symbolic link. reflink: see copyfile.
+    """
+    mode = _reflink_mode(reflink)
+    if _os.path.isdir(dst):
+        dst = _os.path.join(dst, _os.path.basename(src))
+    _sys.audit("shutil.copyfile", src, dst)
+    src_st, made = _copy_data(src, dst, follow_symlinks, mode, 0, 0)
+    _sys.audit("shutil.copymode", src, dst)
+    if made != _SYMLINK:  # a new symlink's mode cannot be set on Linux (no lchmod)
+        _chmod_like(src, dst, src_st)
+    return dst
+
+
+def copy2(src, dst, *, follow_symlinks=True, reflink="auto"):
+    """Copy data and metadata, cloning where possible, and return the file's
+    destination. shutil.copy2 with a reflink option.
+
+    Metadata is what shutil.copystat copies: mode bits, access and
+    modification times (to the nanosecond) and extended attributes (POSIX
+    ACLs included); here they are set before the new file appears.
+    dst may be a directory. If follow_symlinks is false and src is a symbolic
+    link, dst is created as a symbolic link with src's times.
+    reflink: see copyfile.
+    """
+    mode = _reflink_mode(reflink)
+    if _os.path.isdir(dst):
+        dst = _os.path.join(dst, _os.path.basename(src))
+    _sys.audit("shutil.copyfile", src, dst)
+    src_st, made = _copy_data(src, dst, follow_symlinks, mode,
+                              _COPY2_PRESERVE, _COPY2_REQUIRED)
+    if made == _SYMLINK:
+        _shutil.copystat(src, dst, follow_symlinks=False)
+    else:
+        _sys.audit("shutil.copystat", src, dst)
+        _finish_copystat(src, dst, src_st)
+    return dst
+
+
+def clone(src, dst):
+    """Make dst a clone of the file src, sharing its blocks, or raise.
+
+    Raises OSError with the filesystem's errno when the two cannot share
+    storage (EXDEV across filesystems, EOPNOTSUPP on ext4 or tmpfs, ...),
+    leaving nothing behind. An existing dst is replaced as copyfile does.
+    Symbolic links in src are followed. Returns dst.
+    """
+    st = None
+    try:
+        st = _path_stat(src)
+    except OSError:
+        pass  # the library reports it, with both names
+    if st is not None and _stat.S_ISFIFO(st.st_mode):
+        fn = src.path if isinstance(src, _os.DirEntry) else src
+        raise SpecialFileError("`%s` is a named pipe" % fn)
+    _replace_copy(src, dst, _cowcopy.REFLINK_ALWAYS, 0, 0)
+    return dst
+
+
+def copy_file(src, dst, *, follow_symlinks=True, reflink="auto", preserve=(),
+              preserve_required=None, overwrite=True, force=False, fsync=False):
+    """Copy one file with libcowcopy's own rules and say how: -> CopyResult.
+
+    follow_symlinks  if false, a symbolic link src is recreated as a link.
+    reflink          "auto", "always" or "never" (see copyfile).
+    preserve         what to carry over: "mode" (with POSIX ACLs),
+                     "ownership", "timestamps", "xattr", or "all"; a name or
+                     an iterable of names.
+    preserve_required  the subset whose failure is an error; by default all
+                     of preserve except ownership, whose failure for an
+                     unprivileged user is ignored (as cp -p does).
+    overwrite        if false, an existing dst is left alone and the result's
+                     method is "skipped".
+    force            replace a dst that is not writable (cp -f).
+    fsync            flush the file before it appears, and its directory after.
+
+    Unlike copyfile, a named pipe or device src is read until its end (as cp
+    reads it), and a dst that is a dangling symlink is an error
+    (FileNotFoundError) rather than written through.
+    """
+    mode = _reflink_mode(reflink)
+    bits = _preserve_bits(preserve, "preserve")
+    if preserve_required is None:
+        required = bits & ~_cowcopy.PRESERVE_OWNERSHIP
+    else:
+        required = _preserve_bits(preserve_required, "preserve_required")
+        if required & ~bits:
+            raise ValueError("preserve_required must be a subset of preserve")
+    flags = ((0 if follow_symlinks else _cowcopy.NO_DEREFERENCE)
+             | (0 if overwrite else _cowcopy.NO_CLOBBER)
+             | (_cowcopy.FORCE if force else 0)
+             | (_cowcopy.FSYNC if fsync else 0))
+    return CopyResult(*_cowcopy.copy_file(src, dst, mode, bits, required, flags))
+
+
+def copytree(src, dst, symlinks=False, ignore=None, copy_function=None,
+             ignore_dangling_symlinks=False, dirs_exist_ok=False, *,
+             reflink="auto", threads=None):
+    """Recursively copy a directory tree, cloning files where possible, and
+    return dst. shutil.copytree with reflink and threads options.
+
+    The arguments mean what they mean to shutil.copytree: symlinks copies
+    symbolic links as links; ignore(src, names) returns names to skip;
+    ignore_dangling_symlinks skips links to nothing when symlinks is false;
+    dirs_exist_ok lets existing directories be merged into. Errors are
+    collected and raised together as shutil.Error.
+
+    copy_function defaults to cowcopy.copy2 with the given reflink mode.
+    reflink ("auto", "always", "never") applies to cowcopy's own copy
+    functions; with any other copy_function it must stay "auto".
+    threads (None or a positive int) is for the C tree copier and is not used
+    yet: files are copied one after another.
+    """
+    reflink_mode = _reflink_mode(reflink)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise ValueError(f"threads must be None or a positive int, not {threads!r}")
+    if copy_function not in (None, copy, copy2) and reflink_mode != _cowcopy.REFLINK_AUTO:
+        raise ValueError("reflink applies to cowcopy's copy functions only; "
+                         "a custom copy_function decides how to copy")
+    _sys.audit("shutil.copytree", src, dst)
+    # TODO(cowcopy_tree_copy): when the C tree copier lands, copy the whole
+    # tree with it here, GIL released and with `threads` workers, whenever
+    # ignore is None and copy_function is None or copy2 (and shutil.Error
+    # carries its per-entry failures). The Python walk below stays for
+    # ignore and custom copy functions, which must be called exactly as
+    # shutil calls them.
+    with _os.scandir(src) as itr:
+        entries = list(itr)
+    return _copytree(entries, src, dst, symlinks, ignore, copy_function,
+                     ignore_dangling_symlinks, dirs_exist_ok, reflink)
+
+
+def _copytree(entries, src, dst, symlinks, ignore, copy_function,
+              ignore_dangling_symlinks, dirs_exist_ok, reflink):
+    """shutil._copytree (CPython 3.11), step for step: one directory's
+    entries, recursing through copytree; copy_function None is copy2 with
+    the reflink mode."""
+    if ignore is not None:
+        ignored_names = ignore(_os.fspath(src), [x.name for x in entries])
+    else:
+        ignored_names = set()
+
+    _os.makedirs(dst, exist_ok=dirs_exist_ok)
+    errors = []
+    use_srcentry = copy_function in (None, copy, copy2, _shutil.copy, _shutil.copy2)
+
+    for srcentry in entries:
+        if srcentry.name in ignored_names:
+            continue
+        srcname = _os.path.join(src, srcentry.name)
+        dstname = _os.path.join(dst, srcentry.name)
+        srcobj = srcentry if use_srcentry else srcname
+        try:
+            is_symlink = srcentry.is_symlink()
+            if is_symlink:
+                linkto = _os.readlink(srcname)
+                if symlinks:
+                    # Not left to copy_function: legacy custom copy functions
+                    # rely on copytree doing the right thing (shutil's words).
+                    _os.symlink(linkto, dstname)
+                    _shutil.copystat(srcobj, dstname, follow_symlinks=not symlinks)
+                else:
+                    # ignore dangling symlink if the flag is on
+                    if not _os.path.exists(linkto) and ignore_dangling_symlinks:
+                        continue
+                    # otherwise let the copy occur; copy2 raises the error
+                    if srcentry.is_dir():
+                        copytree(srcobj, dstname, symlinks, ignore, copy_function,
+                                 ignore_dangling_symlinks, dirs_exist_ok, reflink=reflink)
+                    else:
+                        _copy_one(copy_function, srcobj, dstname, reflink)
+            elif srcentry.is_dir():
+                copytree(srcobj, dstname, symlinks, ignore, copy_function,
+                         ignore_dangling_symlinks, dirs_exist_ok, reflink=reflink)
+            else:
+                # Will raise a SpecialFileError for unsupported file types
+                _copy_one(copy_function, srcobj, dstname, reflink)
+        # catch the Error from the recursive copytree so that we can
+        # continue with other files
+        except Error as err:
+            errors.extend(err.args[0])
+        except OSError as why:
+            errors.append((srcname, dstname, str(why)))
+    try:
+        _shutil.copystat(src, dst)
+    except OSError as why:
+        # Copying file access times may fail on Windows
+        if getattr(why, "winerror", None) is None:
+            errors.append((src, dst, str(why)))
+    if errors:
+        raise Error(errors)
+    return dst
+
+
+def _copy_one(copy_function, src, dst, reflink):
+    """Copy one non-directory in copytree: cowcopy's functions get the
+    reflink mode, anything else is called as shutil calls it."""
+    if copy_function is None or copy_function is copy2:
+        copy2(src, dst, reflink=reflink)
+    elif copy_function is copy:
+        copy(src, dst, reflink=reflink)
+    else:
+        copy_function(src, dst)

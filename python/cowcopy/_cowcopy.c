@@ -1,0 +1,305 @@
+/*
+ * _cowcopy.c - the C extension behind the cowcopy Python package.
+ *
+ * A thin, faithful binding of libcowcopy's one-file copy, cowcopy_file_copy().
+ * cowcopy/__init__.py builds shutil's semantics on top of it. This file sees
+ * only the public header, cowcopy.h, as any other program would; setup.py
+ * compiles the library's own sources (every .c file in ../src) into the
+ * same shared object, so no installed libcowcopy is needed.
+ *
+ * Conventions are CPython's posixmodule.c ones:
+ *  - paths are str, bytes or os.PathLike (PyOS_FSPath, PyUnicode_FSConverter;
+ *    an embedded NUL is a ValueError);
+ *  - failures raise the OSError subclass for the errno (FileNotFoundError,
+ *    PermissionError, ...) with filename and filename2 set to the source and
+ *    destination (PyErr_SetFromErrnoWithFilenameObjects); on Python 3.11+ a
+ *    note says which step failed ("cannot clone 'a' to 'b' (FICLONE on
+ *    ext4)"); copying a file onto itself raises shutil.SameFileError;
+ *  - the GIL is released around every call into the library, which is
+ *    thread-safe, so copies from many Python threads run in parallel.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "cowcopy.h"
+
+/* Per-module state (PEP 489 multi-phase initialisation). */
+typedef struct {
+    PyObject *same_file_error; /* shutil.SameFileError */
+} module_state;
+
+static module_state *get_state(PyObject *module)
+{
+    return (module_state *)PyModule_GetState(module);
+}
+
+/* A path argument: what os.fspath() returned (str or bytes, used in error
+ * messages as os functions use it) and its file-system encoding (bytes). */
+typedef struct {
+    PyObject *name;
+    PyObject *encoded;
+} path_arg;
+
+/* Convert obj into *p. @return 0, or -1 with an exception set (TypeError
+ * for a non-path, ValueError for an embedded NUL). */
+static int path_arg_init(path_arg *p, PyObject *obj)
+{
+    p->encoded = NULL;
+    p->name = PyOS_FSPath(obj);
+    if (!p->name)
+        return -1;
+    if (!PyUnicode_FSConverter(p->name, &p->encoded)) {
+        Py_CLEAR(p->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Release what path_arg_init took. Safe on a zeroed path_arg. */
+static void path_arg_clear(path_arg *p)
+{
+    Py_CLEAR(p->name);
+    Py_CLEAR(p->encoded);
+}
+
+#if PY_VERSION_HEX >= 0x030B0000 /* notes (PEP 678) are shown from 3.11 on */
+/* @return template with "%1" and "%2" replaced by repr(src) and repr(dst),
+ * as a new str, or NULL with an exception set. */
+static PyObject *format_template(const char *template, PyObject *src, PyObject *dst)
+{
+    PyObject *text = PyUnicode_FromString(template);
+    PyObject *names[2] = {src, dst};
+    const char *marks[2] = {"%1", "%2"};
+    for (int i = 0; i < 2 && text; i++) {
+        PyObject *mark = PyUnicode_FromString(marks[i]);
+        PyObject *quoted = PyObject_Repr(names[i]);
+        PyObject *next = mark && quoted ? PyUnicode_Replace(text, mark, quoted, -1) : NULL;
+        Py_XDECREF(mark);
+        Py_XDECREF(quoted);
+        Py_SETREF(text, next);
+    }
+    return text;
+}
+#endif
+
+/* Attach a PEP 678 note naming the failed step to the pending exception
+ * (Python 3.11+; earlier versions do not show notes). Never fails: a note
+ * that cannot be made is left out. */
+static void add_step_note(const cowcopy_result *res, PyObject *src, PyObject *dst)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+#else
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+#endif
+    PyObject *text = format_template(cowcopy_op_template(res->error.op), src, dst);
+    PyObject *note = NULL;
+    if (text && res->error.call && res->error.fs)
+        note = PyUnicode_FromFormat("%U (%s on %s)", text, res->error.call, res->error.fs);
+    else if (text && res->error.call)
+        note = PyUnicode_FromFormat("%U (%s)", text, res->error.call);
+    else if (text)
+        note = Py_NewRef(text);
+    PyObject *added = note ? PyObject_CallMethod(exc, "add_note", "O", note) : NULL;
+    if (!added)
+        PyErr_Clear();
+    Py_XDECREF(added);
+    Py_XDECREF(note);
+    Py_XDECREF(text);
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(type, exc, tb);
+#endif
+#else
+    (void)res;
+    (void)src;
+    (void)dst;
+#endif
+}
+
+/* Raise the exception for a failed copy (code: a negative errno). Returns
+ * NULL so callers can `return raise_copy_error(...)`. */
+static PyObject *raise_copy_error(module_state *st, int code, const cowcopy_result *res,
+                                  PyObject *src_arg, PyObject *dst_arg, PyObject *src,
+                                  PyObject *dst)
+{
+    if (res->error.op == COWCOPY_OP_SAME_FILE) {
+        /* shutil's own wording, with the arguments as given. */
+        PyErr_Format(st->same_file_error, "%R and %R are the same file", src_arg, dst_arg);
+        return NULL;
+    }
+    errno = -code;
+    PyErr_SetFromErrnoWithFilenameObjects(PyExc_OSError, src, dst);
+    add_step_note(res, src, dst);
+    return NULL;
+}
+
+PyDoc_STRVAR(copy_file_doc,
+"copy_file(src, dst, reflink=REFLINK_AUTO, preserve=0, preserve_required=0, flags=0)\n"
+"--\n\n"
+"Copy one file with cowcopy_file_copy() and return a tuple\n"
+"(method, bytes, hole_bytes, fallback_errno, fallback_call).\n\n"
+"method is \"cloned\", \"offloaded\", \"copied\", \"symlink\", \"special\" or\n"
+"\"skipped\"; fallback_errno and fallback_call name the first call that\n"
+"refused (errno 0 when it returned no data), or are None. The arguments are\n"
+"the library's REFLINK_*, PRESERVE_* and flag constants of this module.\n"
+"Raises an OSError subclass with filename and filename2, or\n"
+"shutil.SameFileError. Releases the GIL while copying.");
+
+static PyObject *cowcopy_copy_file(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"src", "dst", "reflink", "preserve", "preserve_required", "flags",
+                               NULL};
+    PyObject *src_arg, *dst_arg;
+    int reflink = COWCOPY_REFLINK_AUTO;
+    unsigned long preserve = 0, required = 0, flags = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|ikkk:copy_file", keywords, &src_arg,
+                                     &dst_arg, &reflink, &preserve, &required, &flags))
+        return NULL;
+    if (reflink < COWCOPY_REFLINK_AUTO || reflink > COWCOPY_REFLINK_NEVER) {
+        PyErr_Format(PyExc_ValueError, "invalid reflink mode %d", reflink);
+        return NULL;
+    }
+    if ((preserve & ~(unsigned long)COWCOPY_PRESERVE_ALL) || (required & ~preserve) ||
+        (flags & ~(unsigned long)COWCOPY_FLAGS_ALL)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "invalid preserve, preserve_required or flags bits");
+        return NULL;
+    }
+
+    path_arg src = {0}, dst = {0};
+    PyObject *ret = NULL;
+    if (path_arg_init(&src, src_arg) < 0 || path_arg_init(&dst, dst_arg) < 0)
+        goto out;
+
+    cowcopy_options opts;
+    cowcopy_options_init(&opts);
+    opts.reflink = reflink;
+    opts.preserve = (unsigned)preserve;
+    opts.preserve_required = (unsigned)required;
+    opts.flags = (unsigned)flags;
+    cowcopy_result res;
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = cowcopy_file_copy(PyBytes_AS_STRING(src.encoded), PyBytes_AS_STRING(dst.encoded), &opts,
+                          &res);
+    Py_END_ALLOW_THREADS
+    if (r < 0) {
+        raise_copy_error(get_state(module), r, &res, src_arg, dst_arg, src.name, dst.name);
+        goto out;
+    }
+    if (res.fallback_call)
+        ret = Py_BuildValue("(sKKis)", cowcopy_method_name(res.method),
+                            (unsigned long long)res.bytes, (unsigned long long)res.hole_bytes,
+                            res.fallback_errno, res.fallback_call);
+    else
+        ret = Py_BuildValue("(sKKOO)", cowcopy_method_name(res.method),
+                            (unsigned long long)res.bytes, (unsigned long long)res.hole_bytes,
+                            Py_None, Py_None);
+out:
+    path_arg_clear(&src);
+    path_arg_clear(&dst);
+    return ret;
+}
+
+static PyMethodDef cowcopy_methods[] = {
+    {"copy_file", (PyCFunction)(void (*)(void))cowcopy_copy_file, METH_VARARGS | METH_KEYWORDS,
+     copy_file_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+/* Py_mod_exec: fill the module with its constants and look up shutil's
+ * exception. @return 0 or -1 with an exception set. */
+static int cowcopy_exec(PyObject *module)
+{
+    module_state *st = get_state(module);
+    PyObject *shutil = PyImport_ImportModule("shutil");
+    if (!shutil)
+        return -1;
+    st->same_file_error = PyObject_GetAttrString(shutil, "SameFileError");
+    Py_DECREF(shutil);
+    if (!st->same_file_error)
+        return -1;
+
+    static const struct {
+        const char *name;
+        long value;
+    } constants[] = {
+        {"REFLINK_AUTO", COWCOPY_REFLINK_AUTO},
+        {"REFLINK_ALWAYS", COWCOPY_REFLINK_ALWAYS},
+        {"REFLINK_NEVER", COWCOPY_REFLINK_NEVER},
+        {"PRESERVE_MODE", COWCOPY_PRESERVE_MODE},
+        {"PRESERVE_OWNERSHIP", COWCOPY_PRESERVE_OWNERSHIP},
+        {"PRESERVE_TIMESTAMPS", COWCOPY_PRESERVE_TIMESTAMPS},
+        {"PRESERVE_XATTR", COWCOPY_PRESERVE_XATTR},
+        {"PRESERVE_ALL", COWCOPY_PRESERVE_ALL},
+        {"NO_CLOBBER", COWCOPY_NO_CLOBBER},
+        {"FORCE", COWCOPY_FORCE},
+        {"NO_DEREFERENCE", COWCOPY_NO_DEREFERENCE},
+        {"FSYNC", COWCOPY_FSYNC},
+    };
+    for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
+        if (PyModule_AddIntConstant(module, constants[i].name, constants[i].value) < 0)
+            return -1;
+    if (PyModule_AddStringConstant(module, "LIBRARY_VERSION", cowcopy_version()) < 0)
+        return -1;
+#ifdef COWCOPY_TESTING
+    PyObject *testing = Py_True;
+#else
+    PyObject *testing = Py_False;
+#endif
+    /* True when built with COWCOPY_TESTING: the library then honours the
+     * COWCOPY_FAULTS environment variable. Release builds never do. */
+    Py_INCREF(testing);
+    if (PyModule_AddObject(module, "TESTING", testing) < 0) {
+        Py_DECREF(testing);
+        return -1;
+    }
+    return 0;
+}
+
+static int cowcopy_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    Py_VISIT(get_state(module)->same_file_error);
+    return 0;
+}
+
+static int cowcopy_clear(PyObject *module)
+{
+    Py_CLEAR(get_state(module)->same_file_error);
+    return 0;
+}
+
+static void cowcopy_free(void *module)
+{
+    cowcopy_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot cowcopy_slots[] = {
+    {Py_mod_exec, (void *)cowcopy_exec},
+    {0, NULL},
+};
+
+PyDoc_STRVAR(module_doc,
+"Low-level binding of libcowcopy; use the cowcopy package instead.");
+
+static struct PyModuleDef cowcopy_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "cowcopy._cowcopy",
+    .m_doc = module_doc,
+    .m_size = sizeof(module_state),
+    .m_methods = cowcopy_methods,
+    .m_slots = cowcopy_slots,
+    .m_traverse = cowcopy_traverse,
+    .m_clear = cowcopy_clear,
+    .m_free = cowcopy_free,
+};
+
+PyMODINIT_FUNC PyInit__cowcopy(void)
+{
+    return PyModuleDef_Init(&cowcopy_module);
+}

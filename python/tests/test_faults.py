@@ -1,0 +1,200 @@
+"""test_faults.py - failures a real filesystem will not produce on demand.
+
+The library reads COWCOPY_FAULTS once per process (grammar at the top of
+src/fault.c), and only when built with COWCOPY_TESTING, as the test venv's
+extension is. Each case runs in a fresh interpreter with its own spec, and
+checks the exception Python sees (class, errno, filename, filename2) and
+that no partial file or temporary is left behind. The release build
+(build/python-release, made by `make python`) must ignore the variable.
+"""
+import errno
+import os
+
+import support
+from support import FsTestCase, listing, on_filesystems, read, run_python, write_random
+
+import cowcopy
+
+# A child prints the outcome of one call as "ok <method or dst>" or
+# "error <class> <errno> <filename> <filename2>".
+CALL = """
+import json
+def outcome(fn, *args, **kwargs):
+    try:
+        r = fn(*args, **kwargs)
+    except OSError as e:
+        return ["error", type(e).__name__, e.errno, e.filename, e.filename2]
+    return ["ok", r.method if isinstance(r, cowcopy.CopyResult) else r]
+print(json.dumps(outcome({call})))
+"""
+
+
+class FaultCase(FsTestCase):
+    def outcome(self, call, faults, **kwargs):
+        """Run `call` (an expression) in a child with COWCOPY_FAULTS=faults;
+        return its outcome list."""
+        import json
+        p = run_python(CALL.format(call=call), env={"COWCOPY_FAULTS": faults}, **kwargs)
+        self.assertSubprocessOK(p)
+        return json.loads(p.stdout)
+
+
+class TestingBuildTest(FsTestCase):
+    fs = "btrfs"
+
+    def test_the_test_venv_has_fault_injection(self):
+        # Without it every case below would test nothing.
+        self.assertTrue(cowcopy._cowcopy.TESTING)
+
+
+@on_filesystems("ext4", "tmpfs")
+class CopyFaultTest(FaultCase):
+    def setUp(self):
+        super().setUp()
+        write_random(self.path("a"), 3 << 20, 21)
+        self.a, self.b = self.path("a"), self.path("b")
+
+    def assertLeftNothing(self):
+        self.assertEqual(listing(self.dir), ["a"])
+
+    def test_enospc_while_writing(self):
+        for spec, reflink in (("pwrite@2=ENOSPC", "never"), ("copy_file_range@1=ENOSPC", "auto")):
+            for fn in ("copyfile", "copy", "copy2", "copy_file"):
+                out = self.outcome(f"cowcopy.{fn}, {self.a!r}, {self.b!r}, reflink={reflink!r}",
+                                   spec)
+                self.assertEqual(out, ["error", "OSError", errno.ENOSPC, self.a, self.b],
+                                 (spec, fn))
+                self.assertLeftNothing()
+
+    def test_eio_while_reading(self):
+        out = self.outcome(f"cowcopy.copyfile, {self.a!r}, {self.b!r}, reflink='never'",
+                           "pread@1=EIO")
+        self.assertEqual(out, ["error", "OSError", errno.EIO, self.a, self.b])
+        self.assertLeftNothing()
+
+    def test_short_transfers_and_eintr_still_copy_everything(self):
+        for spec in ("pwrite%2=short,pread%3=EINTR", "copy_file_range%2=short",
+                     "pread%2=short,pwrite%3=EINTR"):
+            out = self.outcome(f"cowcopy.copy_file, {self.a!r}, {self.b!r}", spec)
+            self.assertEqual(out[0], "ok", spec)
+            self.assertEqual(read(self.b), read(self.a), spec)
+            os.unlink(self.b)
+
+    def test_commit_failure_leaves_nothing(self):
+        out = self.outcome(f"cowcopy.copy2, {self.a!r}, {self.b!r}", "linkat=EIO,renameat=EIO")
+        self.assertEqual(out, ["error", "OSError", errno.EIO, self.a, self.b])
+        self.assertLeftNothing()
+
+    def test_required_timestamps_failure_is_raised(self):
+        out = self.outcome(f"cowcopy.copy2, {self.a!r}, {self.b!r}", "futimens=EPERM")
+        self.assertEqual(out, ["error", "PermissionError", errno.EPERM, self.a, self.b])
+        self.assertLeftNothing()
+
+    def test_permission_denied_by_open(self):
+        out = self.outcome(f"cowcopy.copyfile, {self.a!r}, {self.b!r}", "openat@1=EACCES")
+        self.assertEqual(out, ["error", "PermissionError", errno.EACCES, self.a, self.b])
+        self.assertLeftNothing()
+
+
+class CloneFaultTest(FaultCase):
+    fs = "btrfs"
+
+    def setUp(self):
+        super().setUp()
+        write_random(self.path("a"), 2 << 20, 22)
+        self.a, self.b = self.path("a"), self.path("b")
+
+    def test_refused_clone_falls_back_in_auto_and_fails_in_always(self):
+        p = run_python(f"""
+            r = cowcopy.copy_file({self.a!r}, {self.b!r})
+            print(r.method, r.fallback_call, r.fallback_errno)
+        """, env={"COWCOPY_FAULTS": "ficlone=EOPNOTSUPP"})
+        self.assertSubprocessOK(p)
+        method, call, err = p.stdout.split()
+        self.assertIn(method, ("offloaded", "copied"))
+        self.assertEqual((call, int(err)), ("FICLONE", errno.EOPNOTSUPP))
+        self.assertEqual(read(self.b), read(self.a))
+        os.unlink(self.b)
+        for fn in ("clone", "copyfile"):
+            extra = "" if fn == "clone" else ", reflink='always'"
+            out = self.outcome(f"cowcopy.{fn}, {self.a!r}, {self.b!r}{extra}",
+                               "ficlone=EOPNOTSUPP")
+            self.assertEqual(out, ["error", "OSError", errno.EOPNOTSUPP, self.a, self.b])
+            self.assertEqual(listing(self.dir), ["a"])
+
+    def test_clone_eio_is_not_a_reason_to_fall_back(self):
+        # Coreutils' rule: EIO, ENOMEM, ENOSPC, EDQUOT from FICLONE are real.
+        for err, name in ((errno.EIO, "EIO"), (errno.ENOSPC, "ENOSPC")):
+            out = self.outcome(f"cowcopy.copyfile, {self.a!r}, {self.b!r}", f"ficlone={name}")
+            self.assertEqual(out, ["error", "OSError", err, self.a, self.b])
+            self.assertEqual(listing(self.dir), ["a"])
+
+
+@on_filesystems("btrfs", "ext4")
+class Copy2MetadataFaultTest(FaultCase):
+    """copy2 lets the library set the mode and xattrs best-effort, then gives
+    shutil.copystat's verdict: lost attributes are set again, ignoring only
+    the errors shutil ignores, and chmod's failure is raised."""
+
+    def setUp(self):
+        super().setUp()
+        write_random(self.path("a"), 100000, 23)
+        os.chmod(self.path("a"), 0o640)
+        os.setxattr(self.path("a"), "user.colour", b"blue")
+        self.a, self.b = self.path("a"), self.path("b")
+
+    def test_xattrs_the_library_could_not_set_are_set_again(self):
+        for spec in ("fsetxattr=ENOSPC", "fsetxattr=EOPNOTSUPP", "fchmod=EPERM"):
+            p = run_python(f"""
+                cowcopy.copy2({self.a!r}, {self.b!r})
+                print(oct(os.stat({self.b!r}).st_mode), os.getxattr({self.b!r}, "user.colour"))
+            """, env={"COWCOPY_FAULTS": spec})
+            self.assertSubprocessOK(p)
+            self.assertEqual(p.stdout.split(), ["0o100640", "b'blue'"], spec)
+            os.unlink(self.b)
+
+    def test_xattr_errors_shutil_raises_are_raised(self):
+        # The library failed to set it (injected), and so does os.setxattr:
+        # ENOSPC is raised as shutil raises it; EPERM and ENOTSUP are ignored.
+        for err, expect in ((errno.ENOSPC, "OSError 28"), (errno.EPERM, "ok"),
+                            (errno.ENOTSUP, "ok")):
+            p = run_python(f"""
+                def refuse(*args, **kwargs):
+                    raise OSError({err}, os.strerror({err}))
+                os.setxattr = refuse
+                try:
+                    cowcopy.copy2({self.a!r}, {self.b!r})
+                except OSError as e:
+                    print(type(e).__name__, e.errno)
+                else:
+                    print("ok")
+            """, env={"COWCOPY_FAULTS": "fsetxattr=ENOSPC"})
+            self.assertSubprocessOK(p)
+            self.assertEqual(p.stdout.strip(), expect)
+            if os.path.exists(self.b):
+                os.unlink(self.b)
+
+
+class ReleaseBuildTest(FsTestCase):
+    fs = "btrfs"
+
+    def test_release_build_ignores_cowcopy_faults(self):
+        release = support.RELEASE_BUILD
+        if not os.path.isdir(os.path.join(release, "cowcopy")):
+            self.fail(f"no release build in {release} (`make python` makes it)")
+        write_random(self.path("a"), 1 << 20, 24)
+        code = f"""
+            assert cowcopy.__file__.startswith({release!r}) != cowcopy._cowcopy.TESTING, cowcopy.__file__
+            print(cowcopy._cowcopy.TESTING, cowcopy.copy_file({self.path('a')!r}, {self.path('b')!r}).method)
+        """
+        p = run_python(code, env={"COWCOPY_FAULTS": "ficlone=EIO"}, pythonpath=release)
+        self.assertSubprocessOK(p)
+        self.assertEqual(p.stdout.split(), ["False", "cloned"])
+        # The same spec bites the test build: the check above means something.
+        p = run_python(code, env={"COWCOPY_FAULTS": "ficlone=EIO"})
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Input/output error", p.stderr)
+
+
+if __name__ == "__main__":
+    support.main()
