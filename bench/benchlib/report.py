@@ -1,0 +1,220 @@
+"""report.py - turning measurements into the tables of bench/RESULTS.md.
+
+A benchmark returns a Section: its title, the tables it printed, the exact
+commands that were timed, notes, and the raw per-pair numbers. The driver
+adds the conditions (date, kernel, machine, load, versions, the run.sh
+command line) and update_results() rewrites only that benchmark's block of
+RESULTS.md, between <!-- bench:NAME begin --> and <!-- bench:NAME end -->,
+keeping every other benchmark's results as they were.
+"""
+import datetime
+import os
+import platform
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+from . import stats
+
+
+def fmt_time(seconds):
+    """Wall time in a unit that keeps 3 significant digits."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"
+
+
+def fmt_ratio(r):
+    return f"{r:.3f}x"
+
+
+def fmt_bytes(n):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+@dataclass
+class RatioRow:
+    """One line of a ratio table: A against B with a target for A/B."""
+    case: str
+    a_name: str
+    b_name: str
+    a: stats.Summary        # wall times of A, seconds
+    b: stats.Summary        # wall times of B
+    ratio: stats.Summary    # per-pair A/B
+    target: float
+    lower_is_better: bool = True
+
+    @property
+    def verdict(self):
+        return stats.judge(self.ratio, self.target, self.lower_is_better)
+
+
+def ratio_row(case, pair_result, target, lower_is_better=True):
+    """A RatioRow from a measure.PairResult."""
+    return RatioRow(case=case, a_name=pair_result.a.name, b_name=pair_result.b.name,
+                    a=stats.summary(r.wall for r in pair_result.a_runs),
+                    b=stats.summary(r.wall for r in pair_result.b_runs),
+                    ratio=stats.summary(pair_result.ratios), target=target,
+                    lower_is_better=lower_is_better)
+
+
+def ratio_table(rows):
+    """Markdown table: medians of each side, the median ratio and its spread,
+    the target and the verdict."""
+    out = ["| case | A | B | A median | B median | A/B median | A/B IQR | A/B min–max | pairs "
+           "| target | result |",
+           "|---|---|---|---:|---:|---:|---|---|---:|---|---|"]
+    for r in rows:
+        target = ("≤ " if r.lower_is_better else "≥ ") + fmt_ratio(r.target)
+        out.append(f"| {r.case} | {r.a_name} | {r.b_name} | {fmt_time(r.a.median)} "
+                   f"| {fmt_time(r.b.median)} | **{fmt_ratio(r.ratio.median)}** "
+                   f"| {r.ratio.q1:.3f}–{r.ratio.q3:.3f} | {r.ratio.min:.3f}–{r.ratio.max:.3f} "
+                   f"| {r.ratio.n} | {target} | {r.verdict.text} |")
+    return "\n".join(out)
+
+
+def plain_table(header, rows):
+    """Markdown table from a header list and rows of already formatted cells,
+    for reference rows, space freed, peak RSS and the like."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def pairs_detail(label, pair_result):
+    """Every pair's times and ratio, for the collapsed raw-data block."""
+    lines = [f"{label}: pair, order, {pair_result.a.name} ms, {pair_result.b.name} ms, ratio"]
+    for i, (ra, rb, o) in enumerate(zip(pair_result.a_runs, pair_result.b_runs,
+                                        pair_result.order)):
+        lines.append(f"  {i + 1:2d} {o} {ra.wall * 1e3:10.3f} {rb.wall * 1e3:10.3f} "
+                     f"{ra.wall / rb.wall:7.3f}")
+    return "\n".join(lines)
+
+
+@dataclass
+class Section:
+    name: str
+    title: str
+    issue: int = None
+    tables: list = field(default_factory=list)     # markdown strings
+    commands: list = field(default_factory=list)   # (label, command line)
+    notes: list = field(default_factory=list)
+    raw: list = field(default_factory=list)        # plain text blocks
+    conditions: dict = field(default_factory=dict)  # filled in by the driver
+    passed: bool = True
+
+    def render(self):
+        issue = f" (issue {self.issue})" if self.issue else ""
+        out = [f"<!-- bench:{self.name} begin -->", f"## {self.name}: {self.title}{issue}", ""]
+        for key, value in self.conditions.items():
+            out.append(f"- **{key}:** {value}")
+        out.append("")
+        for t in self.tables:
+            out += [t, ""]
+        if self.commands:
+            out.append("Timed commands (each a whole process):")
+            out.append("")
+            out += [f"- {label}: `{cmd}`" for label, cmd in self.commands]
+            out.append("")
+        for n in self.notes:
+            out += [n, ""]
+        if self.raw:
+            out += ["<details><summary>Every pair</summary>", "", "```"]
+            out += self.raw
+            out += ["```", "", "</details>", ""]
+        out.append(f"<!-- bench:{self.name} end -->")
+        return "\n".join(out)
+
+
+def _read(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def machine_facts(cowcopy, top):
+    """Conditions of this run: date, kernel, machine, load, versions."""
+    mem_kib = 0
+    cpu = "?"
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = os.getloadavg()
+    head = _read(["git", "-C", top, "rev-parse", "--short", "HEAD"])
+    dirty = _read(["git", "-C", top, "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "kernel": f"{platform.system()} {platform.release()}",
+        "machine": f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / (1 << 20):.1f} GiB memory",
+        "load average before the run (1, 5, 15 min)": ", ".join(f"{x:.2f}" for x in load),
+        "cowcopy": f"{(_read([cowcopy, '--version']) or '?').splitlines()[0]} ({cowcopy}), "
+                   f"commit {head}{' with uncommitted changes' if dirty else ''}",
+        "cp": _read(["cp", "--version"]).splitlines()[0],
+    }
+
+
+HEADER = """\
+# cowcopy benchmarks: results
+
+Written by `bench/run.sh`; do not edit by hand (each benchmark's block is
+replaced when that benchmark runs again, the others are kept).
+
+## How to reproduce
+
+```sh
+make bench                               # build, then every benchmark
+bench/run.sh build/cowcopy cp-file       # one benchmark by name
+bench/run.sh build/cowcopy --list        # the benchmarks there are
+bench/run.sh build/cowcopy --pairs 31 cp-file   # more pairs than the default
+```
+
+Run as root on an otherwise idle machine: benchmarks make loop-mounted
+scratch filesystems (sparse images under `/tmp/cowcopy-bench.*`, removed
+afterwards, even on Ctrl-C) and install the tools they compare against from
+Debian's packages (`bench/deps.sh`). Each block below names the exact
+command that produced it and the conditions it ran under.
+
+## How to read the tables
+
+- A and B run as whole processes, **interleaved** in one invocation (A B,
+  B A, A B, ...) after one warm-up run of each. Before every run, untimed:
+  the previous output is removed, the filesystem is synced and the page
+  cache is put in the same state for both sides (stated per benchmark).
+- Each pair gives one ratio A/B of wall times. The table shows the
+  **median** of those ratios, its interquartile range (IQR) and min–max,
+  and the median wall time of each side.
+- The result is PASS when the median ratio meets the target, MISS when
+  not; "(within noise)" when the target lies inside the IQR, i.e. the run
+  cannot tell the two apart at that level.
+- Generated data comes from fixed seeds: every run times the same bytes.
+"""
+
+
+def update_results(path, section, order=()):
+    """Replace (or add) section's block in the RESULTS.md at path, keeping the
+    others; blocks are written in `order` (benchmark names), unknown last."""
+    blocks = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+        for m in re.finditer(r"<!-- bench:(\S+) begin -->.*?<!-- bench:\1 end -->", text, re.S):
+            blocks[m.group(1)] = m.group(0)
+    blocks[section.name] = section.render()
+    names = [n for n in order if n in blocks] + sorted(n for n in blocks if n not in order)
+    with open(path + ".tmp", "w") as f:
+        f.write(HEADER)
+        for n in names:
+            f.write("\n" + blocks[n] + "\n")
+    os.replace(path + ".tmp", path)
