@@ -25,7 +25,10 @@ sys.path.insert(0, HERE)
 
 from benchlib import measure, report, scratch  # noqa: E402
 
-BUSY_LOAD = 0.5  # 1-minute load average above which a run is flagged as taken on a busy machine
+# A run is flagged as taken on a busy machine when the 1-minute load average
+# before it, or the CPU share other work used during it, exceeds these.
+BUSY_LOAD = 0.5
+BUSY_OTHERS = 0.15
 
 
 class Context:
@@ -98,22 +101,25 @@ def main():
             install_needs(getattr(mod, "NEEDS", []))
             facts = report.machine_facts(cowcopy, TOP)
             load_before = os.getloadavg()[0]
+            watch = report.CpuWatch()
             with scratch.Scratch() as s:
                 ctx = Context(cowcopy, s, args.pairs, measure.log)
                 section = mod.run(ctx)
-            load_after = os.getloadavg()[0]
+            others = watch.others_share()
         except Exception as e:  # a failed tool or check: report, go on with the next
             traceback.print_exc()
             measure.log(f"bench: {name} could not run: {e}")
             failed += 1
             continue
         section.conditions = {"command": f"`{invocation}`", **facts,
-                              "load average after (1 min)": f"{load_after:.2f}"}
+                              "CPU used outside the benchmark during the run":
+                                  f"{others:.0%} of the machine"}
         notes = list(args.note)
-        if load_before > BUSY_LOAD:
-            notes.append(f"Taken on a shared, busy machine (1-minute load average {load_before:.2f} "
-                         "before the run): absolute times are noisy; re-run on a quiet machine "
-                         "for figures to quote.")
+        if load_before > BUSY_LOAD or others > BUSY_OTHERS:
+            notes.append(f"Taken on a shared, busy machine (load average {load_before:.2f} before "
+                         f"the run, {others:.0%} of the CPU used by other work during it): "
+                         "absolute times are noisy; re-run on a quiet machine for figures to "
+                         "quote.")
         if notes:
             section.conditions["note"] = " ".join(notes)
         print()

@@ -232,5 +232,26 @@ def repeat(side, runs, prepare=None, check=None, warmup=0):
     return out
 
 
+def syscall_counts(side, prepare=None):
+    """Run side once under `strace -f -c` (untimed) after prepare(side);
+    @return {syscall: (calls, errors)}: evidence for why one side is slower."""
+    if side.argv is None:
+        raise ValueError("syscall counts need a command")
+    if prepare is not None:
+        prepare(side)
+    with tempfile.NamedTemporaryFile(mode="r", prefix="cowcopy-bench-strace.") as out:
+        run = run_process(["strace", "-f", "-c", "-U", "name,calls,errors", "-o", out.name,
+                           *side.argv], cwd=side.cwd, env=side.env)
+        if run.status != 0:
+            raise BenchmarkError(f"strace {side.command()} exited with {run.status}: "
+                                 f"{run.stderr.strip()}")
+        counts = {}
+        for line in out.read().splitlines():
+            f = line.split()
+            if len(f) >= 2 and f[1].isdigit() and not set(f[0]) <= set("-") and f[0] != "total":
+                counts[f[0]] = (int(f[1]), int(f[2]) if len(f) > 2 and f[2].isdigit() else 0)
+        return counts
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 
 from . import stats
@@ -96,6 +97,22 @@ def pairs_detail(label, pair_result):
     return "\n".join(lines)
 
 
+def syscall_table(label, a_name, a_counts, b_name, b_counts):
+    """Side-by-side system call counts (from measure.syscall_counts), as text."""
+    names = sorted(set(a_counts) | set(b_counts),
+                   key=lambda n: -(a_counts.get(n, (0, 0))[0] + b_counts.get(n, (0, 0))[0]))
+    lines = [f"{label}: system calls (strace -f -c), {a_name} / {b_name}"]
+    for n in names:
+        ca, ea = a_counts.get(n, (0, 0))
+        cb, eb = b_counts.get(n, (0, 0))
+        err = f"   errors {ea} / {eb}" if ea or eb else ""
+        lines.append(f"  {n:20s} {ca:6d} / {cb:6d}{err}")
+    total_a = sum(c for c, _ in a_counts.values())
+    total_b = sum(c for c, _ in b_counts.values())
+    lines.append(f"  {'total':20s} {total_a:6d} / {total_b:6d}")
+    return "\n".join(lines)
+
+
 @dataclass
 class Section:
     name: str
@@ -163,6 +180,37 @@ def machine_facts(cowcopy, top):
                    f"commit {head}{' with uncommitted changes' if dirty else ''}",
         "cp": _read(["cp", "--version"]).splitlines()[0],
     }
+
+
+class CpuWatch:
+    """How busy the machine was *outside* this benchmark's own processes:
+    CPU time of the whole machine (/proc/stat) minus that of this process
+    and its children (os.times), as a share of all CPUs over the run.
+    Kernel threads that write back our own files count as outside, so a
+    few percent are expected on an idle machine."""
+
+    @staticmethod
+    def _busy():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        hz = os.sysconf("SC_CLK_TCK")
+        idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+        return (sum(v[:8]) - idle) / hz
+
+    @staticmethod
+    def _ours():
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def __init__(self):
+        self.t0 = time.monotonic()
+        self.busy0, self.ours0 = self._busy(), self._ours()
+
+    def others_share(self):
+        """Share (0..1) of the machine's CPU time used by others since start."""
+        wall = (time.monotonic() - self.t0) * os.cpu_count()
+        others = (self._busy() - self.busy0) - (self._ours() - self.ours0)
+        return max(0.0, others / wall) if wall > 0 else 0.0
 
 
 HEADER = """\

@@ -120,7 +120,8 @@ class Scratch:
 
     def teardown(self):
         if self.root and os.path.isdir(self.root):
-            os.chdir("/")
+            if (os.getcwd() + "/").startswith(self.root + "/"):
+                os.chdir("/")  # do not hold a mount busy
             remove_dir(self.root)
         self.root = None
         self.mounts = {}

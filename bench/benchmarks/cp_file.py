@@ -11,7 +11,9 @@ and the one under its image are synced, and src is read so that it sits in
 the page cache for both sides ("warm"). After every run dst must have src's
 size; the first run of each side is checked fully: on btrfs/XFS dst's
 extents must be flagged shared (a clone), on ext4 dst must equal src
-byte for byte and share nothing.
+byte for byte and share nothing. After the pairs, each side runs once more
+under `strace -f -c` (untimed) and the system call counts are recorded next
+to the per-pair times, to explain a difference.
 """
 import os
 import subprocess
@@ -22,7 +24,7 @@ NAME = "cp-file"
 TITLE = "one 512 MiB file: `cowcopy cp` vs `cp` (clone on btrfs/XFS, copy on ext4)"
 ISSUE = 2
 NEEDS = ["mkfs.btrfs:btrfs-progs", "mkfs.xfs:xfsprogs", "mkfs.ext4:e2fsprogs",
-         "filefrag:e2fsprogs", "cmp:diffutils"]
+         "filefrag:e2fsprogs", "cmp:diffutils", "strace:strace"]
 
 SIZE = 512 << 20
 SEED = 2
@@ -93,6 +95,8 @@ def run(ctx):
         section.commands.append((f"{fs} A", a.command()))
         section.commands.append((f"{fs} B", b.command()))
         section.raw.append(report.pairs_detail(fs, res))
+        section.raw.append(report.syscall_table(fs, a.name, measure.syscall_counts(a, prepare),
+                                                b.name, measure.syscall_counts(b, prepare)))
         if floor is None:
             floor = measure.spawn_floor()
     section.tables.append(report.ratio_table(rows))
