@@ -25,9 +25,9 @@ sys.path.insert(0, HERE)
 
 from benchlib import measure, report, scratch  # noqa: E402
 
-# A run is flagged as taken on a busy machine when the 1-minute load average
-# before it, or the CPU share other work used during it, exceeds these.
-BUSY_LOAD = 0.5
+# A run is flagged as taken on a busy machine when other work used more than
+# this share of the CPU during it (the load average before it is recorded, but
+# it also counts whatever we ran just before).
 BUSY_OTHERS = 0.15
 
 
@@ -100,7 +100,6 @@ def main():
         try:
             install_needs(getattr(mod, "NEEDS", []))
             facts = report.machine_facts(cowcopy, TOP)
-            load_before = os.getloadavg()[0]
             watch = report.CpuWatch()
             with scratch.Scratch() as s:
                 ctx = Context(cowcopy, s, args.pairs, measure.log)
@@ -115,11 +114,10 @@ def main():
                               "CPU used outside the benchmark during the run":
                                   f"{others:.0%} of the machine"}
         notes = list(args.note)
-        if load_before > BUSY_LOAD or others > BUSY_OTHERS:
-            notes.append(f"Taken on a shared, busy machine (load average {load_before:.2f} before "
-                         f"the run, {others:.0%} of the CPU used by other work during it): "
-                         "absolute times are noisy; re-run on a quiet machine for figures to "
-                         "quote.")
+        if others > BUSY_OTHERS:
+            notes.append(f"Taken on a shared, busy machine ({others:.0%} of the CPU used by other "
+                         "work during the run): absolute times are noisy; re-run on a quiet "
+                         "machine for figures to quote.")
         if notes:
             section.conditions["note"] = " ".join(notes)
         print()

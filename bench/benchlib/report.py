@@ -169,9 +169,15 @@ def machine_facts(cowcopy, top):
                 cpu = line.split(":", 1)[1].strip()
                 break
     load = os.getloadavg()
+    vm = []
+    if any(n.startswith("virtio") for n in _listdir("/sys/bus/virtio/drivers/virtio_balloon")):
+        vm.append("virtio balloon (guest memory can be handed back to the host)")
+    if any(_readfile(f"/sys/kernel/mm/damon/admin/kdamonds/{k}/state") == "on"
+           for k in _listdir("/sys/kernel/mm/damon/admin/kdamonds") if k.isdigit()):
+        vm.append("DAMON running (proactive reclaim may evict page cache)")
     head = _read(["git", "-C", top, "rev-parse", "--short", "HEAD"])
     dirty = _read(["git", "-C", top, "status", "--porcelain", "--untracked-files=no"])
-    return {
+    facts = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "kernel": f"{platform.system()} {platform.release()}",
         "machine": f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / (1 << 20):.1f} GiB memory",
@@ -180,6 +186,24 @@ def machine_facts(cowcopy, top):
                    f"commit {head}{' with uncommitted changes' if dirty else ''}",
         "cp": _read(["cp", "--version"]).splitlines()[0],
     }
+    if vm:
+        facts["memory management"] = "; ".join(vm)
+    return facts
+
+
+def _listdir(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _readfile(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 class CpuWatch:
