@@ -130,4 +130,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the scratch filesystems are already removed
+        print("bench: interrupted", file=sys.stderr)
+        sys.exit(130)
