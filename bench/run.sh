@@ -14,7 +14,8 @@
 # packages. The work is done by bench.py with Debian's /usr/bin/python3.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-invocation="bench/run.sh$(printf ' %q' "$@")"
+invocation=$(/usr/bin/python3 -c 'import shlex, sys; print(shlex.join(sys.argv[1:]))' \
+    bench/run.sh "$@")
 
 cowcopy=$top/build/cowcopy
 if [[ $# -gt 0 && ( $1 == */* || -f $1 ) ]]; then

@@ -29,7 +29,7 @@ NEEDS = ["mkfs.btrfs:btrfs-progs", "mkfs.xfs:xfsprogs", "mkfs.ext4:e2fsprogs",
 SIZE = 512 << 20
 SEED = 2
 PAIRS = 21
-IMAGE = "4G"
+IMAGE = "4G"  # sparse image size of each scratch filesystem
 
 # (filesystem, what, cowcopy arguments, cp arguments, target for cowcopy/cp)
 CASES = [
@@ -103,7 +103,7 @@ def run(ctx):
             floor = measure.spawn_floor()
     section.tables.append(report.ratio_table(rows))
     section.notes.append(
-        f"Each case runs on a fresh {IMAGE} loop-mounted scratch filesystem holding a "
+        f"Each case runs on a fresh {IMAGE}iB loop-mounted scratch filesystem holding a "
         f"{SIZE >> 20} MiB file of random bytes (seed {SEED}); commands run in its root. "
         "Before every run, untimed: `dst` removed, syncfs + sync, `src` read into the page "
         "cache (same warm state for both sides). Checked: every `dst` has the right size; "
