@@ -100,10 +100,18 @@ class Measure(unittest.TestCase):
         seen = []
         a = measure.Side("a", fn=lambda: seen.append("a"))
         b = measure.Side("b", fn=lambda: seen.append("b"))
-        res = measure.compare(a, b, 4, warmup=1)
+        res = measure.compare(a, b, 4, warmup=1, order="alternate")
         self.assertEqual("".join(seen), "ab" + "abbaabba")
         self.assertEqual(res.order, ["AB", "BA", "AB", "BA"])
         self.assertEqual(len(res.ratios), 4)
+
+    def test_shuffle_is_seeded(self):
+        a, b = measure.Side("a", fn=lambda: None), measure.Side("b", fn=lambda: None)
+        o1 = measure.compare(a, b, 40, warmup=0, seed=3).order
+        o2 = measure.compare(a, b, 40, warmup=0, seed=3).order
+        self.assertEqual(o1, o2)
+        self.assertTrue(10 < o1.count("AB") < 30)
+        self.assertNotEqual(o1, measure.compare(a, b, 40, warmup=0, seed=4).order)
 
     def test_failure_stops(self):
         a = measure.Side("a", argv=["false"])

@@ -88,13 +88,35 @@ def plain_table(header, rows):
 
 
 def pairs_detail(label, pair_result):
-    """Every pair's times and ratio, for the collapsed raw-data block."""
+    """Every pair's times and ratio, for the collapsed raw-data block, and
+    the median ratio of AB pairs and of BA pairs."""
     lines = [f"{label}: pair, order, {pair_result.a.name} ms, {pair_result.b.name} ms, ratio"]
     for i, (ra, rb, o) in enumerate(zip(pair_result.a_runs, pair_result.b_runs,
                                         pair_result.order)):
         lines.append(f"  {i + 1:2d} {o} {ra.wall * 1e3:10.3f} {rb.wall * 1e3:10.3f} "
                      f"{ra.wall / rb.wall:7.3f}")
+    by = pair_result.ratios_by_order()
+    lines.append(f"{label}: median ratio of AB pairs " + ", of BA pairs ".join(
+        f"{stats.summary(by[o]).median:.3f} ({len(by[o])})" if by[o] else "- (0)"
+        for o in ("AB", "BA")))
     return "\n".join(lines)
+
+
+ORDER_EFFECT = 0.10  # AB and BA medians further apart than this (relative) are reported
+
+
+def order_effect(label, pair_result):
+    """A warning sentence when pairs where A ran first give a median ratio
+    more than ORDER_EFFECT away from pairs where B ran first, else None."""
+    by = pair_result.ratios_by_order()
+    if len(by["AB"]) < 3 or len(by["BA"]) < 3:
+        return None
+    ab, ba = stats.summary(by["AB"]).median, stats.summary(by["BA"]).median
+    if abs(ab - ba) <= ORDER_EFFECT * min(ab, ba):
+        return None
+    return (f"Order effect in {label}: the median ratio is {ab:.3f} when "
+            f"{pair_result.a.name} ran first and {ba:.3f} when {pair_result.b.name} did; "
+            "the overall median mixes both, treat it with care.")
 
 
 def syscall_table(label, a_name, a_counts, b_name, b_counts):
@@ -260,8 +282,10 @@ command that produced it and the conditions it ran under.
 
 ## How to read the tables
 
-- A and B run as whole processes, **interleaved** in one invocation (A B,
-  B A, A B, ...) after one warm-up run of each. Before every run, untimed:
+- A and B run as whole processes, **interleaved** in one invocation: pair
+  after pair, each pair's order (A B or B A) drawn from a fixed seed, after
+  one warm-up run of each. (Not strict alternation: a periodic stall on
+  this VM once lined up with one side of it.) Before every run, untimed:
   the previous output is removed, the filesystem is synced and the page
   cache is put in the same state for both sides (stated per benchmark).
 - Each pair gives one ratio A/B of wall times. The table shows the
@@ -270,6 +294,9 @@ command that produced it and the conditions it ran under.
 - The result is PASS when the median ratio meets the target, MISS when
   not; "(within noise)" when the target lies inside the IQR, i.e. the run
   cannot tell the two apart at that level.
+- "Every pair" lists each pair's times, and the median ratio of the pairs
+  where A ran first and where B did; when those differ by more than 10% a
+  note says so (an order effect).
 - Generated data comes from fixed seeds: every run times the same bytes.
 """
 

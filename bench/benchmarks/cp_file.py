@@ -87,7 +87,7 @@ def run(ctx):
 
         pairs = ctx.pairs(PAIRS)
         ctx.log(f"{fs}: {pairs} pairs of `{a.command()}` and `{b.command()}`")
-        res = measure.compare(a, b, pairs, prepare=prepare, check=make_check(mnt, what),
+        res = measure.compare(a, b, pairs, prepare=prepare, check=make_check(mnt, what), seed=SEED,
                               progress=lambda t, fs=fs: ctx.log(f"{fs}: {t}"))
         row = report.ratio_row(f"{fs}: {what} 512 MiB", res, target)
         rows.append(row)
@@ -95,6 +95,9 @@ def run(ctx):
         section.commands.append((f"{fs} A", a.command()))
         section.commands.append((f"{fs} B", b.command()))
         section.raw.append(report.pairs_detail(fs, res))
+        warning = report.order_effect(fs, res)
+        if warning:
+            section.notes.append(warning)
         ca, cb = measure.syscall_counts(a, prepare), measure.syscall_counts(b, prepare)
         section.raw.append(report.syscall_table(fs, a.name, ca, b.name, cb))
         calls.append(f"{fs} {sum(n for n, _ in ca.values())} / {sum(n for n, _ in cb.values())} "
