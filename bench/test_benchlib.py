@@ -4,8 +4,9 @@
     /usr/bin/python3 bench/test_benchlib.py        (as root: the scratch tests mount)
 
 Statistics on known samples, determinism of generated data and trees, the
-peak-RSS probe, interleaving order, and that scratch filesystems are removed
-on an exception, on SIGINT and SIGTERM, and when left behind by a killed run.
+peak-RSS probe, interleaving order, free-space deltas (a clone costs no
+space), and that scratch filesystems are removed on an exception, on SIGINT
+and SIGTERM, and when left behind by a killed run.
 Nothing here is timed: these are correctness checks of the tools we time with.
 """
 import os
@@ -20,7 +21,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from benchlib import gen, measure, scratch, stats  # noqa: E402
+from benchlib import gen, measure, scratch, space, stats  # noqa: E402
 
 
 def scratch_dirs():
@@ -158,6 +159,21 @@ class Scratch(unittest.TestCase):
 
     def test_sigterm(self):
         self.run_child(signal.SIGTERM)
+
+    def test_space_delta_sees_clones(self):
+        with scratch.Scratch() as s:
+            for kind in ("btrfs", "xfs"):
+                mnt = s.mount(kind, "512M" if kind == "btrfs" else "320M")
+                base = space.used_bytes(mnt)
+                gen.write_random_file(os.path.join(mnt, "a"), 16 << 20, seed=1)
+                written = space.used_bytes(mnt) - base
+                subprocess.run(["cp", "--reflink=always", os.path.join(mnt, "a"),
+                                os.path.join(mnt, "b")], check=True)
+                cloned = space.used_bytes(mnt) - base - written
+                self.assertGreaterEqual(written, 16 << 20, kind)
+                self.assertLess(cloned, 1 << 20, kind)
+                self.assertEqual(space.fs_type(mnt), kind)
+                self.assertEqual(space.tree_bytes(mnt), 32 << 20)
 
     def test_stale_leftovers(self):
         p = subprocess.Popen([sys.executable, "-c", self.CHILD, "sleep"], stdout=subprocess.PIPE,

@@ -156,7 +156,7 @@ class Section:
         for t in self.tables:
             out += [t, ""]
         if self.commands:
-            out.append("Timed commands (each a whole process):")
+            out.append("Timed commands:")
             out.append("")
             out += [f"- {label}: `{cmd}`" for label, cmd in self.commands]
             out.append("")

@@ -107,7 +107,8 @@ def run(ctx):
     section.tables.append(report.ratio_table(rows))
     section.notes.append(
         f"Each case runs on a fresh {IMAGE}iB loop-mounted scratch filesystem holding a "
-        f"{SIZE >> 20} MiB file of random bytes (seed {SEED}); commands run in its root. "
+        f"{SIZE >> 20} MiB file of random bytes (seed {SEED}); both commands run as whole "
+        "processes in its root. "
         "Before every run, untimed: `dst` removed, syncfs + sync, `src` read into the page "
         "cache (same warm state for both sides). Checked: every `dst` has the right size; "
         "the first of each side is a full clone (all FIEMAP extents shared) on btrfs and "
