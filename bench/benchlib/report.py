@@ -198,7 +198,9 @@ def machine_facts(cowcopy, top):
            for k in _listdir("/sys/kernel/mm/damon/admin/kdamonds") if k.isdigit()):
         vm.append("DAMON running (proactive reclaim may evict page cache)")
     head = _read(["git", "-C", top, "rev-parse", "--short", "HEAD"])
-    dirty = _read(["git", "-C", top, "status", "--porcelain", "--untracked-files=no"])
+    # Uncommitted changes to anything but the results themselves.
+    dirty = _read(["git", "-C", top, "status", "--porcelain", "--untracked-files=no", "--",
+                   ".", ":(exclude)bench/RESULTS.md"])
     facts = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "kernel": f"{platform.system()} {platform.release()}",
