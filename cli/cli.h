@@ -21,6 +21,7 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_cp(int argc, char **argv);
+int cmd_dedupe(int argc, char **argv);
 
 /* Write s to f quoted so that every byte is visible and the result is
  * unambiguous and pastable into a POSIX shell, as GNU ls's
