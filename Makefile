@@ -56,7 +56,7 @@ all: build-deps
 	$(Q)$(MAKE) --no-print-directory built
 
 .PHONY: built
-built: $(B)/libcowcopy.a $(B)/libcowcopy.so $(B)/cowcopy $(B)/cowcopy.pc
+built: $(B)/libcowcopy.a $(B)/libcowcopy.so $(B)/cowcopy
 	@:
 
 # The libraries the build links (libxxhash, SQLite), from Debian's packages.
@@ -85,11 +85,6 @@ $(B)/libcowcopy.so: $(LIB_OBJS)
 $(B)/cowcopy: $(CLI_OBJS) $(B)/libcowcopy.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libcowcopy.a $(LIBS)
-
-$(B)/cowcopy.pc: cowcopy.pc.in include/cowcopy.h
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		-e 's|@LIBS@|$(LIBS)|' $< > $@
 
 # C tests link the static library of the same build, so they can reach the
 # private fault-injection hooks.
@@ -160,7 +155,10 @@ install: all
 	ln -sf libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so
 	install -m 644 include/cowcopy.h $(DESTDIR)$(INCLUDEDIR)/cowcopy.h
 	install -m 644 man/cowcopy.1 $(DESTDIR)$(MANDIR)/man1/cowcopy.1
-	install -m 644 $(B)/cowcopy.pc $(DESTDIR)$(PKGCONFIGDIR)/cowcopy.pc
+	# Made here, not at build time, so that it names the PREFIX given to install.
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS@|$(LIBS)|' cowcopy.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/cowcopy.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cowcopy $(DESTDIR)$(LIBDIR)/libcowcopy.a \

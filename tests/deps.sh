@@ -28,6 +28,7 @@ needs=(
     "/usr/lib/python3/dist-packages/pip/__init__.py:python3-pip"
     "/usr/lib/python3.11/test/test_shutil.py:libpython3.11-testsuite"
     "valgrind:valgrind"
+    "pkg-config:pkg-config"
 )
 
 if [[ ${1:-} == --build ]]; then
