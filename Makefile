@@ -42,7 +42,7 @@ LIB_SRCS := src/data.c src/dedupe.c src/dedupe_cache.c src/dedupe_hash.c src/ded
             src/dedupe_scan.c src/dest.c src/error.c src/fault.c src/file.c src/fsid.c \
             src/fsinfo.c src/links.c src/meta.c src/node.c src/sys_linux.c src/tree.c src/walk.c
 CLI_SRCS := cli/main.c cli/cmd_cp.c cli/cmd_dedupe.c cli/json.c cli/progress.c cli/quote.c cli/report.c \
-            cli/util.c
+            cli/utf8.c cli/util.c
 TEST_C_SRCS := $(wildcard tests/c/test_*.c)
 TEST_SUPPORT_SRCS := tests/c/harness.c
 
