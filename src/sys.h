@@ -12,7 +12,9 @@
  *
  * Call sites use SYS(name)(args...). Each entry behaves exactly like the libc
  * call of the same name: -1 and errno on failure. Linux ioctls get entries of
- * their own (ficlone, fiemap, ...) so that each can be faulted by name.
+ * their own (ficlone, fiemap, ...) so that each can be faulted by name;
+ * btrfs_fsid is ioctl BTRFS_IOC_FS_INFO reduced to the filesystem's UUID
+ * (call it only on btrfs: other filesystems may reuse the ioctl number).
  *
  * Feature macros (libuv style: test features, not OS names, at call sites):
  *   HAVE_FICLONE, HAVE_COPY_FILE_RANGE, HAVE_O_TMPFILE, HAVE_SEEK_DATA,
@@ -110,7 +112,8 @@ struct file_dedupe_range;
       (int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags),            \
       (in, off_in, out, off_out, len, flags))                                                  \
     X(int, fiemap, (int fd, struct fiemap *map), (fd, map))                                    \
-    X(int, fideduperange, (int src_fd, struct file_dedupe_range *range), (src_fd, range))
+    X(int, fideduperange, (int src_fd, struct file_dedupe_range *range), (src_fd, range))    \
+    X(int, btrfs_fsid, (int fd, unsigned char fsid[16]), (fd, fsid))
 
 #define COWCOPY__SYS_MEMBER(ret, name, params, args) ret(*name) params;
 typedef struct cowcopy__sys_table {

@@ -10,11 +10,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <linux/btrfs.h>
 #include <linux/fiemap.h>
 
 static int real_openat(int dirfd, const char *path, int flags, mode_t mode)
@@ -56,6 +58,16 @@ static int real_fideduperange(int src_fd, struct file_dedupe_range *range)
     errno = EOPNOTSUPP;
     return -1;
 #endif
+}
+
+static int real_btrfs_fsid(int fd, unsigned char fsid[16])
+{
+    struct btrfs_ioctl_fs_info_args args;
+    memset(&args, 0, sizeof args);
+    if (ioctl(fd, BTRFS_IOC_FS_INFO, &args) < 0)
+        return -1;
+    memcpy(fsid, args.fsid, 16);
+    return 0;
 }
 
 static int real_renameat2(int olddirfd, const char *old, int newdirfd, const char *new_,
@@ -122,6 +134,7 @@ static int real_lsetxattr(const char *path, const char *name, const void *value,
         .copy_file_range = real_copy_file_range, \
         .fiemap = real_fiemap, \
         .fideduperange = real_fideduperange, \
+        .btrfs_fsid = real_btrfs_fsid, \
     }
 
 const cowcopy__sys_table cowcopy__sys_real = LINUX_SYSCALLS_INITIALIZER;
