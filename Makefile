@@ -42,6 +42,8 @@ LIB_SRCS := src/data.c src/dest.c src/error.c src/fault.c src/file.c src/fsinfo.
             src/links.c src/meta.c src/node.c src/sys_linux.c src/tree.c src/walk.c
 CLI_SRCS := cli/main.c cli/cmd_cp.c cli/json.c cli/progress.c cli/quote.c cli/report.c \
             cli/util.c
+# Inspecting storage: cowcopy shared, du, probe.
+LIB_SRCS += src/extents.c src/probe.c src/usage.c
 TEST_C_SRCS := $(wildcard tests/c/test_*.c)
 TEST_SUPPORT_SRCS := tests/c/harness.c
 
