@@ -44,6 +44,7 @@ CLI_SRCS := cli/main.c cli/cmd_cp.c cli/json.c cli/progress.c cli/quote.c cli/re
             cli/util.c
 # Inspecting storage: cowcopy shared, du, probe.
 LIB_SRCS += src/extents.c src/probe.c src/usage.c
+CLI_SRCS += cli/cmd_shared.c cli/cmd_du.c cli/cmd_probe.c
 TEST_C_SRCS := $(wildcard tests/c/test_*.c)
 TEST_SUPPORT_SRCS := tests/c/harness.c
 

@@ -21,11 +21,18 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_cp(int argc, char **argv);
+int cmd_shared(int argc, char **argv);
+int cmd_du(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* Write s to f quoted so that every byte is visible and the result is
  * unambiguous and pastable into a POSIX shell, as GNU ls's
  * --quoting-style=shell-escape-always does: 'a b', 'it'\''s', 'x'$'\n''y'. */
 void cli_quote(FILE *f, const char *s);
+
+/* Write s as it is when every byte of it is printable UTF-8 (a name in a
+ * listing), else quoted as cli_quote() does. */
+void cli_print_name(FILE *f, const char *s);
 
 /* Print "cowcopy: " + the operation's message with quoted paths + ": " +
  * the errno's text + a hint where one helps, on stderr, as one line. */

@@ -2,6 +2,9 @@
  * main.c - the cowcopy command: a table of subcommands (as git and curl).
  *
  *   cowcopy cp [OPTIONS] SRC DST     copy, cloning where the filesystem can
+ *   cowcopy shared FILE OTHER...     bytes each OTHER shares with FILE on disk
+ *   cowcopy du [OPTIONS] PATH...     storage used by files, sharing counted once
+ *   cowcopy probe [DIR]              what DIR's filesystem can do, found by trying
  *   cowcopy --help | --version
  */
 #include "cli.h"
@@ -14,6 +17,9 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"cp", cmd_cp, "copy files, sharing their data blocks where the filesystem can"},
+    {"shared", cmd_shared, "how many bytes files share on disk"},
+    {"du", cmd_du, "storage used by files: total, exclusive, shared, saved"},
+    {"probe", cmd_probe, "what a directory's filesystem can do: clone, dedupe, offload"},
 };
 
 static void print_usage(FILE *f)
