@@ -21,6 +21,7 @@ needs=(
     "/usr/lib/python3/dist-packages/pip/__init__.py:python3-pip"
     "/usr/lib/python3.11/test/test_shutil.py:libpython3.11-testsuite"
     "valgrind:valgrind"
+    "strace:strace"
 )
 
 missing=()
