@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* --help, on stdout. */
 static void du_help(void)
 {
     fputs("Usage: cowcopy du [OPTIONS] [PATH]...\n"
@@ -46,12 +47,14 @@ static void du_help(void)
           stdout);
 }
 
+/* Library callback: print and keep each failure (calls are serialised). */
 static int on_error(void *data, const cowcopy_error *e)
 {
     cli_failures_add(data, e);
     return 0;
 }
 
+/* One 'label: value' line, value exact or with -h in binary units. */
 static void print_row(const char *label, uint64_t n, bool human)
 {
     printf("%-15s ", label);
@@ -64,6 +67,7 @@ static void print_row(const char *label, uint64_t n, bool human)
     }
 }
 
+/* The --json document. */
 static void print_json(char **paths, size_t n, const cowcopy_usage *u, bool ok,
                        const cli_failures *failures)
 {

@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <string.h>
 
+/* --help, on stdout. */
 static void probe_help(void)
 {
     fputs("Usage: cowcopy probe [OPTIONS] [DIR]\n"
@@ -37,6 +38,7 @@ static void probe_help(void)
           stdout);
 }
 
+/* One answer line: 'clone:       no (FICLONE: Operation not supported)'. */
 static void print_check(const char *label, const cowcopy_probe *p, const cowcopy_probe_check *c)
 {
     printf("%-12s %s", label, cowcopy_probe_answer_name(c->answer));
@@ -52,6 +54,7 @@ static void print_check(const char *label, const cowcopy_probe *p, const cowcopy
         printf(" (%s: %s)\n", c->call ? c->call : "?", cowcopy_strerror(-c->err));
 }
 
+/* One answer as a JSON object {answer, call, errno, error}. */
 static void json_check(json_writer *w, const char *key, const cowcopy_probe_check *c)
 {
     json_object_begin(w, key);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* --help, on stdout. */
 static void shared_help(void)
 {
     fputs("Usage: cowcopy shared [OPTIONS] FILE OTHER...\n"
@@ -43,6 +44,7 @@ static unsigned permille(const cowcopy_shared *r)
     return p > 999 ? 999 : p;
 }
 
+/* The JSON name of an enum cowcopy_shared_basis. */
 static const char *basis_name(int basis)
 {
     switch (basis) {
@@ -64,6 +66,7 @@ static const char *basis_note(int basis)
     }
 }
 
+/* A byte count on stdout: exact, or with -h in binary units. */
 static void print_bytes(uint64_t n, bool human)
 {
     if (human) {
@@ -75,6 +78,7 @@ static void print_bytes(uint64_t n, bool human)
     }
 }
 
+/* One OTHER's line: 'b: N of M bytes shared with a (P%)'. */
 static void print_line(const char *file, const char *other, const cowcopy_shared *r, bool human)
 {
     unsigned pm = permille(r);
@@ -92,6 +96,7 @@ static void print_line(const char *file, const char *other, const cowcopy_shared
     fputs(")\n", stdout);
 }
 
+/* The --json document; failed OTHERs appear only in "failures". */
 static void print_json(const char *file, char **others, size_t n, const cowcopy_shared *res,
                        bool ok, const cli_failures *failures)
 {

@@ -25,6 +25,7 @@
 /* Sets at least this big sort and merge themselves before growing. */
 enum { RANGESET_COMPACT_MIN = 1 << 16 };
 
+/* qsort order: by start, then by end. */
 static int prange_cmp(const void *a, const void *b)
 {
     const cowcopy__prange *x = a, *y = b;

@@ -42,6 +42,7 @@ static bool refusal(int err)
     return err == EOPNOTSUPP || err == ENOTTY || err == ENOSYS || err == EINVAL || err == EXDEV;
 }
 
+/* Record an answer; a YES carries no call or errno. */
 static void set_answer(cowcopy_probe_check *c, int answer, const char *call, int err)
 {
     c->answer = answer;
@@ -91,6 +92,8 @@ static int make_file(cowcopy__temp *t, int dirfd, const unsigned char *data, siz
     return 0;
 }
 
+/* dedupe: FIDEDUPERANGE of src's data onto a second file with the same
+ * bytes, written separately (so they share nothing before). */
 static void try_dedupe(cowcopy_probe *p, int dirfd, int src, const unsigned char *data, size_t len)
 {
     cowcopy__temp t;
@@ -127,6 +130,7 @@ static void try_dedupe(cowcopy_probe *p, int dirfd, int src, const unsigned char
     cowcopy__temp_discard(&t);
 }
 
+/* clone: FICLONE of src into a new empty file, whose size must then match. */
 static void try_clone(cowcopy_probe *p, int dirfd, int src, size_t len)
 {
     cowcopy__temp t;
@@ -148,6 +152,7 @@ static void try_clone(cowcopy_probe *p, int dirfd, int src, size_t len)
     cowcopy__temp_discard(&t);
 }
 
+/* offload: copy_file_range of src into a new empty file copies something. */
 static void try_offload(cowcopy_probe *p, int dirfd, int src, size_t len)
 {
     cowcopy__temp t;

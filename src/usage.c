@@ -41,6 +41,7 @@ struct inoset {
     size_t cap, n;
 };
 
+/* A well-mixed hash of (dev, ino): inode numbers are often sequential. */
 static size_t ino_hash(uint64_t dev, uint64_t ino)
 {
     uint64_t x = ino ^ (dev * 0x9e3779b97f4a7c15ull); /* splitmix64 finaliser */
@@ -52,6 +53,7 @@ static size_t ino_hash(uint64_t dev, uint64_t ino)
     return (size_t)x;
 }
 
+/* Is this slot free? */
 static bool ino_empty(const struct ino_key *k)
 {
     return k->dev == UINT64_MAX && k->ino == UINT64_MAX;
@@ -157,6 +159,7 @@ static void report_to(struct usage_job *job, struct usage_worker *w, const char 
     pthread_mutex_unlock(&job->callback_lock);
 }
 
+/* report_to() for a worker's own job. */
 static void report(struct usage_worker *w, const char *dirpath, const char *name, int op,
                    const char *call, int err)
 {
@@ -351,6 +354,8 @@ static void usage_file(struct usage_worker *w, int dirfd, const char *dirpath, c
 
 /* ------------------------------------------------------------ walking */
 
+/* The walker's entry callback: count regular files, descend into each
+ * directory once (not into other filesystems with -x), skip the rest. */
 static int usage_entry(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, const char *name,
                        unsigned char type, void **child_user, struct stat *child_st)
 {
@@ -387,17 +392,20 @@ static int usage_entry(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, co
     return COWCOPY__WALK_DESCEND;
 }
 
+/* A directory could not be opened or read: report it, the walk goes on. */
 static void usage_dir_failed(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, int op,
                              const char *call, int err)
 {
     report_to(cowcopy__walk_ctx(wk), worker, dir->path, NULL, op, call, err);
 }
 
+/* Nothing to do after a directory: du keeps no per-directory state. */
 static void usage_dir_done(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir)
 {
     (void)wk, (void)worker, (void)dir;
 }
 
+/* A worker's state for job. @return it, or NULL on ENOMEM. */
 static struct usage_worker *worker_new(struct usage_job *job)
 {
     struct usage_worker *w = calloc(1, sizeof *w);
@@ -434,6 +442,8 @@ static void worker_finish(struct usage_worker *w)
     free(w);
 }
 
+/* Walker hooks: each thread's state is made at its start and handed to
+ * the job at its end. */
 static void *usage_worker_init(cowcopy__walker *wk)
 {
     return worker_new(cowcopy__walk_ctx(wk));
@@ -481,6 +491,7 @@ static int default_threads(void)
     return cpus > 4 ? 4 : (int)cpus;
 }
 
+/* Seconds elapsed since *start (CLOCK_MONOTONIC). */
 static double seconds_since(const struct timespec *start)
 {
     struct timespec now;

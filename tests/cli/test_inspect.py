@@ -93,6 +93,7 @@ def expected_shared(file, other):
 
 
 def union_bytes(ranges):
+    """Distinct bytes covered by [(start, end)] ranges."""
     total, cur_a, cur_b = 0, None, None
     for a, b in sorted(ranges):
         if cur_b is None or a > cur_b:
@@ -155,6 +156,7 @@ DU_KEYS = ("files", "apparent_bytes", "total_bytes", "exclusive_bytes", "set_sha
 
 
 def du_json(*paths, user=None):
+    """(result, parsed document) of `cowcopy du --json PATHS`."""
     r = run(["du", "--json", *paths], user=user)
     doc = json.loads(r.stdout)
     return r, doc
@@ -167,6 +169,7 @@ def clone(src, dst):
 
 
 def overwrite(path, offset, data):
+    """Write data at offset in place, flushed."""
     with open(path, "r+b") as f:
         f.seek(offset)
         f.write(data)
@@ -174,6 +177,7 @@ def overwrite(path, offset, data):
 
 
 def shared_line(file, other, shared, data, pct, note=None):
+    """The line `cowcopy shared` prints for one OTHER."""
     tail = f"; {note}" if note else ""
     return f"{other}: {shared} of {data} bytes shared with {file} ({pct}{tail})\n"
 
@@ -538,11 +542,13 @@ def try_here(directory):
 
 
 def probe_json(directory, user=None):
+    """(result, parsed document) of `cowcopy probe --json DIR`."""
     r = run(["probe", "--json", directory], user=user)
     return r, json.loads(r.stdout)
 
 
 def answers(doc):
+    """(filesystem, clone, dedupe, offload) of a probe document."""
     return (doc["filesystem"], doc["clone"]["answer"], doc["dedupe"]["answer"],
             doc["offload"]["answer"])
 
