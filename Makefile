@@ -43,6 +43,9 @@ LIB_SRCS := src/data.c src/dedupe.c src/dedupe_cache.c src/dedupe_hash.c src/ded
             src/fsinfo.c src/links.c src/meta.c src/node.c src/sys_linux.c src/tree.c src/walk.c
 CLI_SRCS := cli/main.c cli/cmd_cp.c cli/cmd_dedupe.c cli/json.c cli/progress.c cli/quote.c cli/report.c \
             cli/utf8.c cli/util.c
+# Inspecting storage: cowcopy shared, du, probe.
+LIB_SRCS += src/extents.c src/probe.c src/usage.c
+CLI_SRCS += cli/cmd_shared.c cli/cmd_du.c cli/cmd_probe.c
 TEST_C_SRCS := $(wildcard tests/c/test_*.c)
 TEST_SUPPORT_SRCS := tests/c/harness.c
 

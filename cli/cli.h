@@ -22,6 +22,9 @@ typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_cp(int argc, char **argv);
 int cmd_dedupe(int argc, char **argv);
+int cmd_shared(int argc, char **argv);
+int cmd_du(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* Write s to f quoted so that every byte is visible and the result is
  * unambiguous and pastable into a POSIX shell, as GNU ls's
@@ -31,6 +34,9 @@ void cli_quote(FILE *f, const char *s);
 /* Decode the UTF-8 sequence at s: @return its length (1-4) with
  * *code_point set, or 0 if s starts with an invalid byte (or the NUL). */
 size_t cli_utf8_decode(const unsigned char *s, unsigned *code_point);
+/* Write s as it is when every byte of it is printable UTF-8 (a name in a
+ * listing), else quoted as cli_quote() does. */
+void cli_print_name(FILE *f, const char *s);
 
 /* Print "cowcopy: " + the operation's message with quoted paths + ": " +
  * the errno's text + a hint where one helps, on stderr, as one line. */

@@ -3,6 +3,9 @@
  *
  *   cowcopy cp [OPTIONS] SRC DST     copy, cloning where the filesystem can
  *   cowcopy dedupe [OPTIONS] PATH... make identical files share storage
+ *   cowcopy shared FILE OTHER...     bytes each OTHER shares with FILE on disk
+ *   cowcopy du [OPTIONS] PATH...     storage used by files, sharing counted once
+ *   cowcopy probe [DIR]              what DIR's filesystem can do, found by trying
  *   cowcopy --help | --version
  */
 #include "cli.h"
@@ -16,6 +19,9 @@ static const struct {
 } commands[] = {
     {"cp", cmd_cp, "copy files, sharing their data blocks where the filesystem can"},
     {"dedupe", cmd_dedupe, "make identical files share their data blocks"},
+    {"shared", cmd_shared, "how many bytes files share on disk"},
+    {"du", cmd_du, "storage used by files: total, exclusive, shared, saved"},
+    {"probe", cmd_probe, "what a directory's filesystem can do: clone, dedupe, offload"},
 };
 
 static void print_usage(FILE *f)

@@ -80,3 +80,18 @@ void cli_quote(FILE *f, const char *str)
     if (in_plain || in_dollar)
         fputc('\'', f);
 }
+
+void cli_print_name(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    bool plain = *s != '\0';
+    for (const unsigned char *p = s; *p && plain;) {
+        size_t n = printable_len(p);
+        plain = n > 0;
+        p += n;
+    }
+    if (plain)
+        fputs(str, f);
+    else
+        cli_quote(f, str);
+}

@@ -107,6 +107,8 @@ enum cowcopy_op {
     COWCOPY_OP_DEDUPE,          /* cannot deduplicate %2 against %1 */
     COWCOPY_OP_DEDUPE_FS,       /* cannot deduplicate files on the filesystem of %1 */
     COWCOPY_OP_CACHE,           /* ignoring the cache %1 (a warning: the run goes on) */
+    COWCOPY_OP_MAP_EXTENTS,     /* cannot read the extent map of %1 (FIEMAP) */
+    COWCOPY_OP_NOT_REGULAR,     /* %1 is not a regular file (code -EISDIR for a directory) */
     COWCOPY_OP_COUNT
 };
 
@@ -375,6 +377,147 @@ COWCOPY_API int cowcopy_dedupe(const char *const *paths, size_t npaths,
  * renamed into place. Async-signal-safe: meant for a SIGINT/SIGTERM handler
  * that then re-raises the signal. O_TMPFILE files need no cleanup. */
 COWCOPY_API void cowcopy_cleanup_temporaries(void);
+
+/* ------------------------------------------------------------ inspecting */
+
+/*
+ * How much storage files really share. On copy-on-write filesystems a file's
+ * data sits in extents on disk; FIEMAP (ioctl FS_IOC_FIEMAP, called with
+ * FIEMAP_FLAG_SYNC so that delayed allocation is flushed first) tells where.
+ * Two files share the bytes whose physical places coincide. Extents are
+ * clipped at end of file, so holes and blocks preallocated beyond the end do
+ * not count. Data that has no place of its own on disk (btrfs inline
+ * extents) and data on filesystems that give no extent map (tmpfs) is never
+ * shared. btrfs subvolumes of one filesystem are one physical space.
+ */
+
+/* On what grounds cowcopy_shared.shared_bytes was found. */
+enum cowcopy_shared_basis {
+    COWCOPY_SHARED_EXTENTS = 0, /* the physical extents of both files were compared */
+    COWCOPY_SHARED_SAME_FILE,   /* the other is the file itself (same inode): all of it */
+    COWCOPY_SHARED_OTHER_FS,    /* on different filesystems: nothing can be shared */
+    COWCOPY_SHARED_NO_MAP       /* a filesystem gives no extent map (tmpfs): nothing is */
+};
+
+/* One file compared with the reference file. */
+typedef struct cowcopy_shared {
+    uint64_t shared_bytes; /* of data_bytes, those on the same physical blocks as the
+                              reference file's data */
+    uint64_t data_bytes;   /* this file's data: its extents clipped at end of file
+                              (holes not counted, btrfs inline data counted) */
+    uint64_t size;         /* its size (st_size) */
+    int basis;             /* enum cowcopy_shared_basis */
+    cowcopy_error error;   /* on failure; src is the failing path */
+} cowcopy_shared;
+
+/*
+ * For each of others[0..count), how many bytes of its data sit on the same
+ * physical blocks as the data of `file`, byte-exact. Files on different
+ * filesystems, on filesystems that cannot share (ext4), empty files and
+ * btrfs inline data give 0, not an error; a directory or other non-regular
+ * file is an error (COWCOPY_OP_NOT_REGULAR). Each file must be readable (it
+ * is opened to map it). Every others[i] gets its own results[i], so one bad
+ * path does not hide the others; a failure of `file` itself is copied into
+ * every result.
+ * @return 0 if every comparison was made, else the negative errno of the
+ *         first failure (results[i].error says which).
+ * Thread-safe.
+ */
+COWCOPY_API int cowcopy_shared_measure(const char *file, const char *const *others, size_t count,
+                                       cowcopy_shared *results);
+
+/* Usage flags (cowcopy_usage_options.flags). */
+#define COWCOPY_USAGE_ONE_FILE_SYSTEM 0x1u /* do not descend into other filesystems (du -x) */
+#define COWCOPY_USAGE_FLAGS_ALL       0x1u
+
+typedef struct cowcopy_usage_options {
+    unsigned flags;            /* COWCOPY_USAGE_* */
+    int threads;               /* 0: chosen (up to 4, at most one per CPU) */
+    cowcopy_error_fn on_error; /* each path that could not be measured; NULL: count only.
+                                  Runs in worker threads, one call at a time. */
+    void *error_data;
+} cowcopy_usage_options;
+
+/* Defaults: no flags, threads chosen, no callback. */
+COWCOPY_API void cowcopy_usage_options_init(cowcopy_usage_options *opts);
+
+/*
+ * Storage used by a set of files, with the meanings of `btrfs filesystem du
+ * -s`, on any filesystem FIEMAP works on. The set is every regular file
+ * under the paths (each inode once: hard links and overlapping paths count
+ * once). Symlinks inside the trees are not followed; the paths themselves
+ * are. Sizes are whole blocks up to end of file, as the filesystem allocates
+ * them. A "shared" extent is one FIEMAP flags FIEMAP_EXTENT_SHARED: something
+ * else references it, inside the set or outside it (a snapshot, a file not
+ * in the set) -- FIEMAP cannot tell which, so nothing here says what
+ * deleting the files would free.
+ */
+typedef struct cowcopy_usage {
+    uint64_t files;            /* regular files (inodes) */
+    uint64_t apparent_bytes;   /* sum of their sizes */
+    uint64_t total_bytes;      /* bytes of their data extents */
+    uint64_t exclusive_bytes;  /* of which on extents nothing else references */
+    uint64_t set_shared_bytes; /* distinct physical bytes of the shared extents the set
+                                  references, each counted once */
+    uint64_t saved_bytes;      /* total minus the distinct physical bytes the set uses:
+                                  what sharing saves inside the set */
+    uint64_t inline_bytes;     /* data not in data extents (btrfs inline extents, data
+                                  whose place is unknown); not in total, as btrfs du */
+    uint64_t errors;           /* paths that could not be measured */
+    int threads;               /* worker threads used */
+    double elapsed;            /* seconds */
+} cowcopy_usage;
+
+/*
+ * Measure the usage of paths[0..count). Paths that cannot be read are
+ * reported to opts->on_error and counted in usage->errors; the rest are
+ * still measured.
+ * @param opts NULL for the defaults.
+ * @return 0 if everything was measured; else the negative errno of the
+ *         first failure (-EINVAL for bad options; usage is still filled in).
+ * Thread-safe.
+ */
+COWCOPY_API int cowcopy_usage_measure(const char *const *paths, size_t count,
+                                      const cowcopy_usage_options *opts, cowcopy_usage *usage);
+
+/* An answer of cowcopy_fs_probe(). */
+enum cowcopy_probe_answer {
+    COWCOPY_PROBE_UNKNOWN = 0, /* could not be tried (cannot write here, no space, ...) */
+    COWCOPY_PROBE_YES = 1,
+    COWCOPY_PROBE_NO = 2
+};
+
+typedef struct cowcopy_probe_check {
+    int answer;       /* enum cowcopy_probe_answer */
+    int err;          /* NO, UNKNOWN: positive errno of the call that refused or failed */
+    const char *call; /* that call ("FICLONE", "openat", ...; static), NULL with YES */
+} cowcopy_probe_check;
+
+typedef struct cowcopy_probe {
+    char fs_name[32];   /* "btrfs", "xfs", "ext4", "overlay", ... or "unknown" */
+    uint64_t fs_magic;  /* statfs f_type */
+    uint64_t block_size; /* statfs f_bsize */
+    int writable;       /* 1 if temporary files could be made in the directory */
+    cowcopy_probe_check clone;   /* ioctl FICLONE of a whole file */
+    cowcopy_probe_check dedupe;  /* ioctl FIDEDUPERANGE of identical data */
+    cowcopy_probe_check offload; /* copy_file_range copies the data */
+    cowcopy_error error; /* on failure */
+} cowcopy_probe;
+
+/*
+ * What the filesystem holding directory `dir` can do, found by trying each
+ * operation on temporary files made in `dir` and removed afterwards: unnamed
+ * O_TMPFILE files where the filesystem supports them, so that nothing is
+ * left even if the process is killed (elsewhere hidden names, removed by
+ * cowcopy_cleanup_temporaries() too). A directory the caller cannot write
+ * to gives UNKNOWN answers with writable = 0, not an error.
+ * @return 0, or a negative errno if dir cannot be examined at all.
+ * Thread-safe.
+ */
+COWCOPY_API int cowcopy_fs_probe(const char *dir, cowcopy_probe *probe);
+
+/* @return "yes", "no" or "unknown" for an enum cowcopy_probe_answer. */
+COWCOPY_API const char *cowcopy_probe_answer_name(int answer);
 
 #ifdef __cplusplus
 }

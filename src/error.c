@@ -57,6 +57,8 @@ static const char *const op_templates[COWCOPY_OP_COUNT] = {
     [COWCOPY_OP_DEDUPE] = "cannot deduplicate %2 against %1",
     [COWCOPY_OP_DEDUPE_FS] = "cannot deduplicate files on the filesystem of %1",
     [COWCOPY_OP_CACHE] = "ignoring the cache %1",
+    [COWCOPY_OP_MAP_EXTENTS] = "cannot read the extent map of %1",
+    [COWCOPY_OP_NOT_REGULAR] = "%1 is not a regular file",
 };
 
 const char *cowcopy_op_template(int op)

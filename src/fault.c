@@ -62,7 +62,7 @@ static const struct {
     {"EEXIST", EEXIST},   {"EAGAIN", EAGAIN},   {"EROFS", EROFS},   {"EFBIG", EFBIG},
     {"ENODATA", ENODATA}, {"E2BIG", E2BIG},     {"ERANGE", ERANGE}, {"EMLINK", EMLINK},
     {"ENAMETOOLONG", ENAMETOOLONG}, {"ELOOP", ELOOP}, {"EISDIR", EISDIR},
-    {"ENOTDIR", ENOTDIR},
+    {"ENOTDIR", ENOTDIR}, {"EBADR", EBADR},
 };
 
 /* @return the action for this call of `call`: 0 (none), an errno, or FAULT_SHORT. */

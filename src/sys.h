@@ -12,7 +12,9 @@
  *
  * Call sites use SYS(name)(args...). Each entry behaves exactly like the libc
  * call of the same name: -1 and errno on failure. Linux ioctls get entries of
- * their own (ficlone, fiemap, ...) so that each can be faulted by name.
+ * their own (ficlone, fiemap, ...) so that each can be faulted by name;
+ * btrfs_fsid is ioctl BTRFS_IOC_FS_INFO reduced to the filesystem's UUID
+ * (call it only on btrfs: other filesystems may reuse the ioctl number).
  *
  * Feature macros (libuv style: test features, not OS names, at call sites):
  *   HAVE_FICLONE, HAVE_COPY_FILE_RANGE, HAVE_O_TMPFILE, HAVE_SEEK_DATA,

@@ -29,6 +29,7 @@ needs=(
     "/usr/lib/python3.11/test/test_shutil.py:libpython3.11-testsuite"
     "valgrind:valgrind"
     "pkg-config:pkg-config"
+    "strace:strace"
 )
 
 if [[ ${1:-} == --build ]]; then
