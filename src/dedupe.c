@@ -124,10 +124,10 @@ static void maybe_progress(struct run *r)
 /* ------------------------------------------------------- filesystems */
 
 /* Find or add the filesystem with id; @return its index or UINT32_MAX. */
-static uint32_t fs_index(dd_scan *s, const cowcopy__fsid *id, int fd)
+static uint32_t fs_index(dd_scan *s, cowcopy__fsid id, int fd)
 {
     for (size_t i = 0; i < s->nfss; i++)
-        if (cowcopy__fsid_equal(&s->fss[i].id, id)) {
+        if (cowcopy__fsid_equal(s->fss[i].id, id)) {
             SYS(close)(fd);
             return (uint32_t)i;
         }
@@ -141,7 +141,9 @@ static uint32_t fs_index(dd_scan *s, const cowcopy__fsid *id, int fd)
         s->fss = p;
         s->fss_cap = want;
     }
-    s->fss[s->nfss] = (dd_fs){.id = *id, .type = cowcopy__fs_name_fd(fd), .probe_fd = fd};
+    dd_fs *fs = &s->fss[s->nfss];
+    *fs = (dd_fs){.id = id, .type = cowcopy__fs_name_fd(fd), .probe_fd = fd};
+    fs->has_uuid = cowcopy__fs_uuid(fd, fs->uuid) == 0;
     return (uint32_t)s->nfss++;
 }
 
@@ -158,8 +160,8 @@ static void identify_filesystems(struct worker *w)
             continue;
         }
         int fd = dd_open(s, f, &w->path, &w->cap);
-        cowcopy__fsid id;
-        int r = fd < 0 ? fd : cowcopy__fsid_of(fd, d->dev, &id);
+        struct stat st;
+        int r = fd < 0 ? fd : SYS(fstat)(fd, &st) < 0 ? -errno : 0;
         if (r < 0) {
             if (fd >= 0)
                 SYS(close)(fd);
@@ -167,7 +169,7 @@ static void identify_filesystems(struct worker *w)
             f->fs = UINT32_MAX;
             continue;
         }
-        uint32_t fs = fs_index(s, &id, fd);
+        uint32_t fs = fs_index(s, cowcopy__fsid_of(fd, &st), fd);
         if (fs == UINT32_MAX) {
             f->fs = UINT32_MAX;
             continue;
@@ -338,9 +340,9 @@ static int hash_member(struct worker *w, struct member *m, bool full)
     struct run *r = w->run;
     dd_scan *s = &r->scan;
     const dd_file *f = &s->files[m->file];
-    const cowcopy__fsid *fsid = &s->fss[f->fs].id;
+    const dd_fs *fs = &s->fss[f->fs];
     if (!m->have_edge && !m->have_full) {
-        int found = dd_cache_get(r->cache, fsid, &m->st, &m->edge, &m->full);
+        int found = dd_cache_get(r->cache, fs, &m->st, &m->edge, &m->full);
         m->have_edge = found & 1;
         m->have_full = found & 2;
         if (found)
@@ -367,7 +369,7 @@ static int hash_member(struct worker *w, struct member *m, bool full)
         dd_report(s, COWCOPY_OP_READ, "read", -rc, dd_path(s, f, &w->path, &w->cap), NULL, NULL);
         return rc;
     }
-    dd_cache_put(r->cache, fsid, &m->st, m->have_edge ? &m->edge : NULL,
+    dd_cache_put(r->cache, fs, &m->st, m->have_edge ? &m->edge : NULL,
                  m->have_full ? &m->full : NULL);
     return 0;
 }
@@ -580,7 +582,7 @@ static void handle_group(struct worker *w, const struct span *g)
         int fd = open_member(w, &m[i]);
         if (fd < 0)
             continue;
-        int rc = dd_map_load(fd, &m[i].map);
+        int rc = dd_map_load(fd, s->files[m[i].file].size, &m[i].map);
         SYS(close)(fd);
         if (rc < 0) {
             dd_report(s, COWCOPY_OP_READ, "FIEMAP", -rc,

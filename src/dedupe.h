@@ -43,7 +43,9 @@ typedef struct dd_dev {
 
 /* A filesystem (btrfs subvolumes of one filesystem are one). */
 typedef struct dd_fs {
-    cowcopy__fsid id;
+    cowcopy__fsid id;          /* grouping: btrfs subvolumes together */
+    unsigned char uuid[16];    /* the cache's key part, if has_uuid */
+    bool has_uuid;
     const char *type;  /* "btrfs", ... (static) */
     int probe_fd;      /* a directory on it, open during the run (statfs, syncfs) */
     int dedupe_state;  /* 0 untried, 1 can deduplicate, -errno cannot */
@@ -108,12 +110,13 @@ typedef struct dd_cache dd_cache;
  * cowcopy cache, or is damaged, is reported through s and NULL returned: it
  * is then neither read nor written. */
 dd_cache *dd_cache_open(const char *path, dd_scan *s);
-/* Look up a file by (filesystem, inode) valid for (size, mtime, ctime).
+/* Look up a file by (filesystem UUID, inode) valid for (size, mtime,
+ * ctime); files on a filesystem without a UUID are never cached.
  * @return bit 1: edge hash found, bit 2: full hash found. Thread-safe. */
-int dd_cache_get(dd_cache *c, const cowcopy__fsid *fs, const struct stat *st, dd_hash *edge,
+int dd_cache_get(dd_cache *c, const dd_fs *fs, const struct stat *st, dd_hash *edge,
                  dd_hash *full);
 /* Store what is known (have_full false: only the edge hash). Thread-safe. */
-void dd_cache_put(dd_cache *c, const cowcopy__fsid *fs, const struct stat *st,
+void dd_cache_put(dd_cache *c, const dd_fs *fs, const struct stat *st,
                   const dd_hash *edge, const dd_hash *full);
 /* Commit and close. NULL is fine. */
 void dd_cache_close(dd_cache *c);
@@ -132,8 +135,8 @@ typedef struct dd_map {
     bool inline_data; /* some data cannot be shared (btrfs inline extent) */
 } dd_map;
 
-/* Map fd's data. @return 0 or -errno. */
-int dd_map_load(int fd, dd_map *map);
+/* Map the data of fd, a file of size bytes. @return 0 or -errno. */
+int dd_map_load(int fd, uint64_t size, dd_map *map);
 bool dd_map_equal(const dd_map *a, const dd_map *b);
 void dd_map_free(dd_map *map);
 

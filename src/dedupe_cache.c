@@ -130,14 +130,14 @@ static int64_t ns_of(const struct timespec *ts)
     return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-int dd_cache_get(dd_cache *c, const cowcopy__fsid *fs, const struct stat *st, dd_hash *edge,
+int dd_cache_get(dd_cache *c, const dd_fs *fs, const struct stat *st, dd_hash *edge,
                  dd_hash *full)
 {
-    if (!c || !fs->is_uuid)
+    if (!c || !fs->has_uuid)
         return 0;
     int found = 0;
     pthread_mutex_lock(&c->lock);
-    sqlite3_bind_blob(c->get, 1, fs->bytes, sizeof fs->bytes, SQLITE_STATIC);
+    sqlite3_bind_blob(c->get, 1, fs->uuid, sizeof fs->uuid, SQLITE_STATIC);
     sqlite3_bind_int64(c->get, 2, (sqlite3_int64)st->st_ino);
     if (sqlite3_step(c->get) == SQLITE_ROW &&
         sqlite3_column_int64(c->get, 0) == (sqlite3_int64)st->st_size &&
@@ -159,14 +159,14 @@ int dd_cache_get(dd_cache *c, const cowcopy__fsid *fs, const struct stat *st, dd
     return found;
 }
 
-void dd_cache_put(dd_cache *c, const cowcopy__fsid *fs, const struct stat *st,
+void dd_cache_put(dd_cache *c, const dd_fs *fs, const struct stat *st,
                   const dd_hash *edge, const dd_hash *full)
 {
-    if (!c || !fs->is_uuid)
+    if (!c || !fs->has_uuid)
         return;
     pthread_mutex_lock(&c->lock);
     sqlite3_stmt *p = c->put;
-    sqlite3_bind_blob(p, 1, fs->bytes, sizeof fs->bytes, SQLITE_STATIC);
+    sqlite3_bind_blob(p, 1, fs->uuid, sizeof fs->uuid, SQLITE_STATIC);
     sqlite3_bind_int64(p, 2, (sqlite3_int64)st->st_ino);
     sqlite3_bind_int64(p, 3, (sqlite3_int64)st->st_size);
     sqlite3_bind_int64(p, 4, ns_of(&st->st_mtim));

@@ -1,22 +1,20 @@
 /*
- * dedupe_map.c - a file's data as physical runs (FIEMAP), for dedupe to see
- * which candidates already share all their blocks (equal maps) without
- * reading any data, and which hold data that cannot be shared (btrfs inline
- * extents).
+ * dedupe_map.c - a file's data as physical runs, for dedupe to see which
+ * candidates already share all their blocks (equal maps) without reading
+ * any data, and which hold data that cannot be shared (btrfs inline
+ * extents, no extent map at all).
  *
- * FIEMAP_FLAG_SYNC flushes delayed allocation first, so every extent has a
- * physical address. Runs are merged where they are contiguous both
- * logically and physically, so that two clones whose extents btrfs happens
- * to split at different offsets still compare equal.
+ * The extents come from the shared iterator (extents.c: FIEMAP after a
+ * sync, clipped at end of file). Runs are merged where they are contiguous
+ * both logically and physically, so that two clones whose extents btrfs
+ * happens to split at different offsets still compare equal.
  */
 #include "dedupe.h"
+#include "extents.h"
 
 #include <errno.h>
-#include <linux/fiemap.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { MAP_BATCH = 128 };
 
 /* Append a run, merging with the previous one when contiguous. */
 static int map_push(dd_map *m, size_t *cap, uint64_t logical, uint64_t physical, uint64_t length)
@@ -40,46 +38,27 @@ static int map_push(dd_map *m, size_t *cap, uint64_t logical, uint64_t physical,
     return 0;
 }
 
-int dd_map_load(int fd, dd_map *m)
+int dd_map_load(int fd, uint64_t size, dd_map *m)
 {
     memset(m, 0, sizeof *m);
-    size_t cap = 0;
-    size_t fm_size = sizeof(struct fiemap) + MAP_BATCH * sizeof(struct fiemap_extent);
-    struct fiemap *fm = malloc(fm_size);
-    if (!fm)
+    cowcopy__extent_iter *it = malloc(sizeof *it); /* ~3.6 KiB: not on a thread's stack */
+    if (!it)
         return -ENOMEM;
-    uint64_t start = 0;
-    int r = 0;
-    for (bool last = false; !last;) {
-        /* All of it: valgrind does not know the kernel fills the extents. */
-        memset(fm, 0, fm_size);
-        fm->fm_start = start;
-        fm->fm_length = FIEMAP_MAX_OFFSET - start;
-        fm->fm_flags = FIEMAP_FLAG_SYNC;
-        fm->fm_extent_count = MAP_BATCH;
-        if (SYS(fiemap)(fd, fm) < 0) {
-            r = -errno;
-            break;
-        }
-        if (fm->fm_mapped_extents == 0)
-            break;
-        for (unsigned i = 0; i < fm->fm_mapped_extents && r == 0; i++) {
-            const struct fiemap_extent *e = &fm->fm_extents[i];
-            if (e->fe_flags & (FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_NOT_ALIGNED |
-                               FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DATA_TAIL))
-                m->inline_data = true;
-            r = map_push(m, &cap, e->fe_logical, e->fe_physical, e->fe_length);
-            start = e->fe_logical + e->fe_length;
-            if (e->fe_flags & FIEMAP_EXTENT_LAST)
-                last = true;
-        }
-        if (r < 0)
+    cowcopy__extent_iter_init(it, fd, size, size);
+    size_t cap = 0;
+    cowcopy__extent e;
+    const char *call;
+    int r;
+    while ((r = cowcopy__extent_next(it, &e, &call)) == 1) {
+        if (e.flags & COWCOPY__EXTENT_UNPLACED)
+            m->inline_data = true; /* no block of its own to share */
+        if ((r = map_push(m, &cap, e.logical, e.physical, e.length)) < 0)
             break;
     }
-    free(fm);
+    free(it);
     if (r < 0)
         dd_map_free(m);
-    return r;
+    return r < 0 ? r : 0;
 }
 
 bool dd_map_equal(const dd_map *a, const dd_map *b)

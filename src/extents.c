@@ -158,24 +158,6 @@ void cowcopy__rangeset_free(cowcopy__rangeset *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ---------------------------------------------------- filesystem identity */
-
-cowcopy__fsid cowcopy__fsid_of(int fd, const struct stat *st)
-{
-    cowcopy__fsid id = {0, (uint64_t)st->st_dev};
-    struct statfs sfs;
-    unsigned char uuid[16];
-    /* btrfs gives every subvolume its own st_dev, but all share one
-     * physical address space: identify the filesystem by its UUID. */
-    if (SYS(fstatfs)(fd, &sfs) == 0 && (unsigned long)sfs.f_type == BTRFS_SUPER_MAGIC &&
-        SYS(btrfs_fsid)(fd, uuid) == 0) {
-        memcpy(&id.hi, uuid, 8);
-        memcpy(&id.lo, uuid + 8, 8);
-        id.hi |= 1; /* never 0, so never equal to an st_dev identity */
-    }
-    return id;
-}
-
 /* ------------------------------------------------------------ iterator */
 
 void cowcopy__extent_iter_init(cowcopy__extent_iter *it, int fd, uint64_t size, uint64_t end)

@@ -12,8 +12,8 @@
  *    measure of another file against it, which is "how many of B's data
  *    bytes sit on A's blocks" -- dedupe's "does B already share all its data
  *    with A" is cowcopy__extsum_all_shared() of that measure;
- *  - filesystem identities: physical addresses compare only within one
- *    filesystem, and btrfs subvolumes (each with its own st_dev) are one.
+ * Physical addresses compare only within one address space:
+ * cowcopy__fsid_of() (fsid.c) says which.
  */
 #ifndef COWCOPY_EXTENTS_H
 #define COWCOPY_EXTENTS_H
@@ -49,21 +49,6 @@ uint64_t cowcopy__rangeset_normalize(cowcopy__rangeset *s);
 /* @return how many bytes of [start, start + len) lie in the normalized s. */
 uint64_t cowcopy__rangeset_overlap(const cowcopy__rangeset *s, uint64_t start, uint64_t len);
 void cowcopy__rangeset_free(cowcopy__rangeset *s);
-
-/* ---------------------------------------------------- filesystem identity */
-
-/* Which physical address space a file's extents belong to. */
-typedef struct cowcopy__fsid {
-    uint64_t hi, lo; /* btrfs: the filesystem UUID; elsewhere hi = 0, lo = st_dev */
-} cowcopy__fsid;
-
-/* The identity of the filesystem holding fd (whose fstat is *st). Never
- * fails: without a btrfs UUID it falls back to st_dev. */
-cowcopy__fsid cowcopy__fsid_of(int fd, const struct stat *st);
-static inline bool cowcopy__fsid_equal(cowcopy__fsid a, cowcopy__fsid b)
-{
-    return a.hi == b.hi && a.lo == b.lo;
-}
 
 /* ------------------------------------------------------------ iterator */
 

@@ -1,42 +1,45 @@
 /*
- * fsid.c - which filesystem a file is on, as an identity that survives
- * remounts (device numbers do not) and that btrfs subvolumes share (their
- * st_dev differs, yet they deduplicate together).
+ * fsid.c - which filesystem a file is on, two ways:
  *
- * Order: btrfs's fsid (BTRFS_IOC_FS_INFO: one per filesystem, whatever the
- * subvolume), then the generic FS_IOC_GETFSUUID (Linux 6.5+; ext4, XFS, ...;
- * btrfs does not answer it on 6.18), then statfs's f_fsid with st_dev as a
- * last resort, which is not stable across remounts (is_uuid false).
+ *  - cowcopy__fsid_of(): the physical address space its extents live in, to
+ *    compare extents and to group dedupe candidates. btrfs gives every
+ *    subvolume its own st_dev, yet all share one address space (and
+ *    deduplicate together): there it is the filesystem's fsid; elsewhere
+ *    st_dev, which also keeps apart two mounted copies of one image.
+ *  - cowcopy__fs_uuid(): an identity that survives remounts (device numbers
+ *    do not), for keys stored on disk such as the dedupe cache: btrfs's fsid
+ *    (BTRFS_IOC_FS_INFO), else FS_IOC_GETFSUUID (Linux 6.5+: ext4, XFS...;
+ *    btrfs does not answer it on 6.18).
  */
 #include "internal.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <string.h>
 
-int cowcopy__fsid_of(int fd, dev_t dev, cowcopy__fsid *out)
+cowcopy__fsid cowcopy__fsid_of(int fd, const struct stat *st)
 {
-    memset(out, 0, sizeof *out);
-    if (SYS(btrfs_fsid)(fd, out->bytes) == 0) {
-        out->is_uuid = true;
-        return 0;
-    }
-    struct cowcopy__fsuuid u;
-    memset(&u, 0, sizeof u);
-    if (SYS(getfsuuid)(fd, &u) == 0 && u.len > 0 && u.len <= sizeof out->bytes) {
-        memcpy(out->bytes, u.uuid, u.len);
-        out->is_uuid = true;
-        return 0;
-    }
+    cowcopy__fsid id = {0, (uint64_t)st->st_dev};
     struct statfs sfs;
-    if (SYS(fstatfs)(fd, &sfs) < 0)
-        return -errno;
-    memcpy(out->bytes, &sfs.f_fsid, sizeof sfs.f_fsid < 8 ? sizeof sfs.f_fsid : 8);
-    uint64_t d = (uint64_t)dev;
-    memcpy(out->bytes + 8, &d, 8);
-    return 0;
+    unsigned char uuid[16];
+    if (SYS(fstatfs)(fd, &sfs) == 0 && (unsigned long)sfs.f_type == BTRFS_SUPER_MAGIC &&
+        SYS(btrfs_fsid)(fd, uuid) == 0) {
+        memcpy(&id.hi, uuid, 8);
+        memcpy(&id.lo, uuid + 8, 8);
+        id.hi |= 1; /* never 0, so never equal to an st_dev identity */
+    }
+    return id;
 }
 
-bool cowcopy__fsid_equal(const cowcopy__fsid *a, const cowcopy__fsid *b)
+int cowcopy__fs_uuid(int fd, unsigned char uuid[16])
 {
-    return memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+    if (SYS(btrfs_fsid)(fd, uuid) == 0)
+        return 0;
+    struct cowcopy__fsuuid u;
+    memset(&u, 0, sizeof u);
+    if (SYS(getfsuuid)(fd, &u) == 0 && u.len == 16) {
+        memcpy(uuid, u.uuid, 16);
+        return 0;
+    }
+    return -ENODATA;
 }

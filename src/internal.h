@@ -29,15 +29,22 @@ const char *cowcopy__fs_name_fd(int fd);
 
 /* ------------------------------------------------------------- fsid.c */
 
-/* A filesystem's identity: its UUID where the kernel tells it. */
+/* Which physical address space a file's extents belong to (see fsid.c). */
 typedef struct cowcopy__fsid {
-    unsigned char bytes[16];
-    bool is_uuid; /* false: f_fsid + st_dev, which change across remounts */
+    uint64_t hi, lo; /* btrfs: the filesystem's fsid; elsewhere hi = 0, lo = st_dev */
 } cowcopy__fsid;
 
-/* Identify the filesystem of fd (whose st_dev is dev). @return 0 or -errno. */
-int cowcopy__fsid_of(int fd, dev_t dev, cowcopy__fsid *out);
-bool cowcopy__fsid_equal(const cowcopy__fsid *a, const cowcopy__fsid *b);
+/* The address space of fd (whose fstat is *st). Never fails: without a
+ * btrfs fsid it is st_dev. */
+cowcopy__fsid cowcopy__fsid_of(int fd, const struct stat *st);
+static inline bool cowcopy__fsid_equal(cowcopy__fsid a, cowcopy__fsid b)
+{
+    return a.hi == b.hi && a.lo == b.lo;
+}
+
+/* The UUID of fd's filesystem, stable across remounts. @return 0, or
+ * -ENODATA when the filesystem has none the kernel tells. */
+int cowcopy__fs_uuid(int fd, unsigned char uuid[16]);
 
 /* ------------------------------------------------------------- data.c */
 
