@@ -143,7 +143,13 @@ enum cowcopy_reflink {
 #define COWCOPY_FORCE           0x0002u /* replace a destination even if it is not writable (cp -f) */
 #define COWCOPY_NO_DEREFERENCE  0x0004u /* a symlink source is copied as a symlink (cp -P) */
 #define COWCOPY_FSYNC           0x0008u /* flush each file before it is linked, its directory after */
-#define COWCOPY_FLAGS_ALL       0x000fu
+/* With COWCOPY_PRESERVE_XATTR (and the ACLs of COWCOPY_PRESERVE_MODE): an
+ * attribute whose copy fails with EPERM, ENOTSUP, ENODATA or EINVAL (one the
+ * destination refuses, such as security.* for an unprivileged user, or one
+ * that vanished) is skipped even when required; other errors still count.
+ * This is Python's shutil.copystat() rule; cp reports such failures. */
+#define COWCOPY_XATTR_SKIP_REFUSED 0x0010u
+#define COWCOPY_FLAGS_ALL       0x001fu
 
 typedef struct cowcopy_options {
     int reflink;                /* enum cowcopy_reflink */

@@ -494,6 +494,7 @@ static void finish_dir(struct tree_worker *w, cowcopy__walker *wk, cowcopy__wdir
         plan.xattr_from_fd = dir->fd;
         plan.xattr_required = o->preserve_required & COWCOPY_PRESERVE_XATTR;
     }
+    plan.xattr_skip_refused = o->flags & COWCOPY_XATTR_SKIP_REFUSED;
     if (o->preserve & COWCOPY_PRESERVE_TIMESTAMPS) {
         plan.set_times = true;
         plan.times[0] = st->st_atim;
