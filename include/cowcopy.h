@@ -104,6 +104,7 @@ enum cowcopy_op {
     COWCOPY_OP_HARD_LINK,       /* cannot create hard link %2 */
     COWCOPY_OP_OVERWRITE_NONDIR,/* cannot overwrite non-directory %2 with directory %1 */
     COWCOPY_OP_SOURCE_CHANGED,  /* %1 changed while it was being copied (code -EAGAIN) */
+    COWCOPY_OP_SPECIAL_FILE,    /* not copying special file %1 (COWCOPY_TREE_NO_SPECIALS) */
     COWCOPY_OP_COUNT
 };
 
@@ -222,7 +223,21 @@ COWCOPY_API int cowcopy_file_copyat(int src_dirfd, const char *src, int dst_dirf
 #define COWCOPY_TREE_ONE_FILE_SYSTEM 0x4u /* do not descend into other filesystems (cp -x) */
 #define COWCOPY_TREE_COUNT_TOTALS    0x8u /* count the source's files and bytes alongside the
                                              copy, so progress can show an ETA */
-#define COWCOPY_TREE_FLAGS_ALL       0xfu
+/* A FIFO, socket or device node is not recreated (as cp -R does): it is
+ * reported to on_error (COWCOPY_OP_SPECIAL_FILE, -EOPNOTSUPP) and left out,
+ * so the caller may treat it in its own way. A symlink to one is reported
+ * only when followed. */
+#define COWCOPY_TREE_NO_SPECIALS     0x10u
+/* Leave the destination root directory's owner, mode, times and xattrs as
+ * they are (its contents are copied as usual): for a caller that made the
+ * root itself and sets its attributes itself. */
+#define COWCOPY_TREE_KEEP_ROOT_ATTRS 0x20u
+/* With COWCOPY_PRESERVE_MODE, every copied directory gets exactly its
+ * source's mode, clearing a set-group-ID bit that mkdir inherited from a
+ * set-group-ID parent. Without it the inherited bit stays, as with cp -a;
+ * Python's shutil.copytree clears it (its chmod sets the exact mode). */
+#define COWCOPY_TREE_EXACT_DIR_MODE  0x40u
+#define COWCOPY_TREE_FLAGS_ALL       0x7fu
 
 /* Counters of a tree copy. Progress callbacks get a snapshot. */
 typedef struct cowcopy_tree_stats {

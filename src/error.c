@@ -54,6 +54,7 @@ static const char *const op_templates[COWCOPY_OP_COUNT] = {
     [COWCOPY_OP_HARD_LINK] = "cannot create hard link %2",
     [COWCOPY_OP_OVERWRITE_NONDIR] = "cannot overwrite non-directory %2 with directory %1",
     [COWCOPY_OP_SOURCE_CHANGED] = "%1 changed while it was being copied; the copy was discarded",
+    [COWCOPY_OP_SPECIAL_FILE] = "not copying special file %1",
 };
 
 const char *cowcopy_op_template(int op)
