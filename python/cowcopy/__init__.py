@@ -463,7 +463,7 @@ def copytree(src, dst, symlinks=False, ignore=None, copy_function=None,
     with the GIL released; threads (None, or a positive int) is its number
     of worker threads, None letting the library choose for the destination's
     filesystem. The result is shutil's (see the package README for the
-    differences); Ctrl-C is noticed between entries.
+    differences); Ctrl-C stops the tree copier between entries.
     """
     reflink_mode = _reflink_mode(reflink)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)

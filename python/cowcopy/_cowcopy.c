@@ -18,9 +18,10 @@
  *    ext4)"); copying a file onto itself raises shutil.SameFileError;
  *  - the GIL is released around every call into the library, which is
  *    thread-safe, so copies from many Python threads run in parallel. The
- *    tree copier's callbacks run in its worker threads without the GIL: they
- *    only record failures in raw memory, and the calling thread takes the
- *    GIL back now and then to run Python's signal handlers (Ctrl-C).
+ *    tree copier's callbacks run in its worker threads without the GIL and
+ *    only record failures in raw memory. Called from the main thread, the
+ *    tree copy runs in a thread of its own while the main thread waits and
+ *    runs Python's signal handlers, so that Ctrl-C stops it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -220,14 +221,19 @@ typedef struct {
     char *src, *dst;  /* PyMem_Raw copies, or NULL */
 } tree_failure;
 
-/* What a tree_copy() call shares with its callbacks. */
+/* A tree_copy() call: the copy's arguments and results, and what it shares
+ * with its callbacks and, from the main thread, with the copying thread. */
 typedef struct {
+    const char *src, *dst;
+    cowcopy_tree_options opts;
+    cowcopy_tree_stats stats;
+    int result;               /* cowcopy_tree_copy()'s */
     tree_failure *failures;
     size_t count, cap;
     int out_of_memory;
-    int check_signals;        /* run signal handlers from the calling thread */
-    unsigned long caller;     /* PyThread_get_thread_ident() of the calling thread */
-    PyThreadState *tstate;    /* its thread state while the GIL is released */
+    int stop;                 /* set by the waiting thread, read by the progress
+                                 callback (__atomic builtins) */
+    PyThread_type_lock done;  /* held until the copying thread is done */
     int interrupted;          /* a signal handler raised: the exception below */
 #if PY_VERSION_HEX >= 0x030C0000
     PyObject *exc;
@@ -276,26 +282,63 @@ static int tree_on_error(void *data, const cowcopy_error *e)
     return c->out_of_memory;
 }
 
-/* progress: in the calling thread only, take the GIL back and run Python's
- * signal handlers, so that Ctrl-C stops a long tree copy (between entries).
- * A handler that raises stops the copy; its exception is kept for later. */
+/* progress: stop the copy once the waiting thread asked for it (a signal
+ * handler raised). Runs in a worker thread, without the GIL. */
 static int tree_on_progress(void *data, const cowcopy_tree_stats *stats)
 {
     (void)stats;
+    const tree_call *c = data;
+    return __atomic_load_n(&c->stop, __ATOMIC_RELAXED);
+}
+
+/* The copying thread's body (no Python state: the library only). */
+static void tree_thread(void *data)
+{
     tree_call *c = data;
-    if (!c->check_signals || PyThread_get_thread_ident() != c->caller)
-        return 0;
-    PyEval_RestoreThread(c->tstate);
-    if (PyErr_CheckSignals() < 0) {
-        c->interrupted = 1;
-#if PY_VERSION_HEX >= 0x030C0000
-        c->exc = PyErr_GetRaisedException();
-#else
-        PyErr_Fetch(&c->exc_type, &c->exc_value, &c->exc_tb);
-#endif
+    c->result = cowcopy_tree_copy(c->src, c->dst, &c->opts, &c->stats);
+    PyThread_release_lock(c->done);
+}
+
+/* Run the copy in a thread of its own while this (the main) thread waits
+ * with the GIL released and runs Python's signal handlers whenever a signal
+ * interrupts the wait, or every 20 ms (a signal may land in another thread).
+ * When a handler raises, its exception is kept and the copy is asked to stop
+ * (the progress callback); the wait goes on until the copying thread is done.
+ * @return 0, or -1 with an exception set when no thread could be started. */
+static int copy_in_thread(tree_call *c)
+{
+    c->done = PyThread_allocate_lock();
+    if (!c->done) {
+        PyErr_NoMemory();
+        return -1;
     }
-    c->tstate = PyEval_SaveThread();
-    return c->interrupted;
+    PyThread_acquire_lock(c->done, WAIT_LOCK);
+    if (PyThread_start_new_thread(tree_thread, c) == PYTHREAD_INVALID_THREAD_ID) {
+        PyThread_release_lock(c->done);
+        PyThread_free_lock(c->done);
+        PyErr_SetString(PyExc_RuntimeError, "cannot start a thread for the tree copy");
+        return -1;
+    }
+    for (;;) {
+        PyLockStatus status;
+        Py_BEGIN_ALLOW_THREADS
+        status = PyThread_acquire_lock_timed(c->done, 20000, 1);
+        Py_END_ALLOW_THREADS
+        if (status == PY_LOCK_ACQUIRED)
+            break;
+        if (!c->interrupted && PyErr_CheckSignals() < 0) {
+            c->interrupted = 1;
+#if PY_VERSION_HEX >= 0x030C0000
+            c->exc = PyErr_GetRaisedException();
+#else
+            PyErr_Fetch(&c->exc_type, &c->exc_value, &c->exc_tb);
+#endif
+            __atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
+        }
+    }
+    PyThread_release_lock(c->done);
+    PyThread_free_lock(c->done);
+    return 0;
 }
 
 /* A path reported by the library, as the type the caller used: bytes for
@@ -356,10 +399,11 @@ PyDoc_STRVAR(tree_copy_doc,
 "threads, elapsed). reflink, preserve, preserve_required and flags are as\n"
 "for copy_file; tree_flags are TREE_* constants; threads 0 lets the library\n"
 "choose for the destination's filesystem. The GIL is released while the\n"
-"tree is copied. With check_signals (for the main thread), Python's signal\n"
-"handlers run between entries, and an exception they raise (such as\n"
-"KeyboardInterrupt) stops the copy and is raised. Raises an OSError\n"
-"subclass only when the copy failed without reporting an entry.");
+"tree is copied. With check_signals (for the main thread), the copy runs in\n"
+"a thread of its own while this one runs Python's signal handlers; an\n"
+"exception they raise (such as KeyboardInterrupt) stops the copy between\n"
+"entries and is raised once it has stopped. Raises an OSError subclass only\n"
+"when the copy failed without reporting an entry.");
 
 static PyObject *cowcopy_tree_copy_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -396,28 +440,29 @@ static PyObject *cowcopy_tree_copy_py(PyObject *module, PyObject *args, PyObject
     if (path_arg_init(&src, src_arg) < 0 || path_arg_init(&dst, dst_arg) < 0)
         goto out;
 
-    cowcopy_tree_options opts;
-    cowcopy_tree_options_init(&opts);
-    opts.file.reflink = reflink;
-    opts.file.preserve = (unsigned)preserve;
-    opts.file.preserve_required = (unsigned)required;
-    opts.file.flags = (unsigned)flags;
-    opts.flags = (unsigned)tree_flags;
-    opts.threads = threads;
-    opts.on_error = tree_on_error;
-    opts.error_data = &call;
+    call.src = PyBytes_AS_STRING(src.encoded);
+    call.dst = PyBytes_AS_STRING(dst.encoded);
+    cowcopy_tree_options_init(&call.opts);
+    call.opts.file.reflink = reflink;
+    call.opts.file.preserve = (unsigned)preserve;
+    call.opts.file.preserve_required = (unsigned)required;
+    call.opts.file.flags = (unsigned)flags;
+    call.opts.flags = (unsigned)tree_flags;
+    call.opts.threads = threads;
+    call.opts.on_error = tree_on_error;
+    call.opts.error_data = &call;
     if (check_signals) {
-        call.check_signals = 1;
-        call.caller = PyThread_get_thread_ident();
-        opts.progress = tree_on_progress;
-        opts.progress_data = &call;
-        opts.progress_ms = 20;
+        call.opts.progress = tree_on_progress;
+        call.opts.progress_data = &call;
+        call.opts.progress_ms = 10;
+        if (copy_in_thread(&call) < 0)
+            goto out;
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        call.result = cowcopy_tree_copy(call.src, call.dst, &call.opts, &call.stats);
+        Py_END_ALLOW_THREADS
     }
-    cowcopy_tree_stats stats;
-    call.tstate = PyEval_SaveThread();
-    int r = cowcopy_tree_copy(PyBytes_AS_STRING(src.encoded), PyBytes_AS_STRING(dst.encoded),
-                              &opts, &stats);
-    PyEval_RestoreThread(call.tstate);
+    int r = call.result;
 
     if (call.interrupted) {
 #if PY_VERSION_HEX >= 0x030C0000
@@ -437,7 +482,7 @@ static PyObject *cowcopy_tree_copy_py(PyObject *module, PyObject *args, PyObject
         goto out;
     }
     PyObject *failures = failures_list(&call, src.name, dst.name);
-    PyObject *counters = failures ? stats_dict(&stats) : NULL;
+    PyObject *counters = failures ? stats_dict(&call.stats) : NULL;
     if (failures && counters)
         ret = PyTuple_Pack(2, failures, counters);
     Py_XDECREF(failures);

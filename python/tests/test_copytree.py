@@ -14,6 +14,7 @@ import shutil
 import signal
 import stat
 import sys
+import threading
 import time
 
 import support
@@ -318,8 +319,9 @@ class FastPathTest(FsTestCase):
         self.assertEqual(listing(os.path.join(dst, "sub")), ["deeper", "medium"])
 
     def test_ctrl_c_stops_a_long_copy(self):
-        # 3,000 files in 30 directories; a signal handler that raises, run
-        # 20 ms into the copy, stops it with the handler's exception.
+        # 3,000 files in 30 directories. Once 100 have arrived, another thread
+        # sends SIGUSR1, whose handler raises: the copy (in its own thread,
+        # the main thread waiting) stops soon, with that exception.
         big = self.path("many")
         for d in range(30):
             os.makedirs(os.path.join(big, str(d)))
@@ -332,26 +334,42 @@ class FastPathTest(FsTestCase):
         def handler(signum, frame):
             raise Stop
 
-        old = signal.signal(signal.SIGALRM, handler)
-        self.addCleanup(signal.signal, signal.SIGALRM, old)
+        def count(root):
+            return sum(len(files) for _, _, files in os.walk(root))
+
+        def interrupt_after(root, files, sent):
+            deadline = time.monotonic() + 60
+            while count(root) < files and time.monotonic() < deadline:
+                time.sleep(0.001)
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+        old = signal.signal(signal.SIGUSR1, handler)
+        self.addCleanup(signal.signal, signal.SIGUSR1, old)
         for threads in (1, 2):
             dst = self.path(f"stopped-{threads}")
             with self.subTest(threads=threads), LibrarySpy() as spy:
-                start = time.monotonic()
-                signal.setitimer(signal.ITIMER_REAL, 0.02)
+                sent = []
+                helper = threading.Thread(target=interrupt_after, args=(dst, 100, sent))
+                helper.start()
                 with self.assertRaises(Stop):
                     cowcopy.copytree(big, dst, threads=threads)
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                # Raised from inside the library call (which records nothing
-                # when it raises), soon, with part of the tree copied.
+                stopped = time.monotonic()
+                helper.join()
+                # Raised by the library call, soon after the signal, with
+                # part of the tree copied and every file copied whole.
                 self.assertEqual(spy.tree_calls, [])
-                self.assertLess(time.monotonic() - start, 5)
-                copied = sum(len(files) for _, _, files in os.walk(dst))
+                self.assertLess(stopped - sent[0], 2)
+                copied = count(dst)
+                self.assertGreaterEqual(copied, 100)
                 self.assertLess(copied, 3000)
+                for dirpath, _, names in os.walk(dst):
+                    for name in names:
+                        rel = os.path.relpath(os.path.join(dirpath, name), dst)
+                        self.assertEqual(read(os.path.join(dst, rel)), read(os.path.join(big, rel)))
         # Without the signal the same copy runs to the end.
         cowcopy.copytree(big, self.path("whole"))
-        self.assertEqual(sum(len(files) for _, _, files in os.walk(self.path("whole"))), 3000)
-
+        self.assertEqual(count(self.path("whole")), 3000)
 
 if __name__ == "__main__":
     support.main()
