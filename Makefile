@@ -28,7 +28,7 @@ EXTRA_LDFLAGS ?=
 WARNINGS    := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wstrict-prototypes -Wvla
 ALL_CFLAGS  := -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DCOWCOPY_BUILDING -Iinclude -Isrc $(CPPFLAGS)
-LIBS        := -pthread
+LIBS        := -pthread -lxxhash -lsqlite3
 SOVERSION   := 0
 VERSION     := $(shell sed -n 's/^\#define COWCOPY_VERSION_STRING "\(.*\)"/\1/p' include/cowcopy.h)
 
@@ -38,10 +38,11 @@ else
 Q := @
 endif
 
-LIB_SRCS := src/data.c src/dest.c src/error.c src/fault.c src/file.c src/fsinfo.c \
-            src/links.c src/meta.c src/node.c src/sys_linux.c src/tree.c src/walk.c
-CLI_SRCS := cli/main.c cli/cmd_cp.c cli/json.c cli/progress.c cli/quote.c cli/report.c \
-            cli/util.c
+LIB_SRCS := src/data.c src/dedupe.c src/dedupe_cache.c src/dedupe_hash.c src/dedupe_map.c \
+            src/dedupe_scan.c src/dest.c src/error.c src/fault.c src/file.c src/fsid.c \
+            src/fsinfo.c src/links.c src/meta.c src/node.c src/sys_linux.c src/tree.c src/walk.c
+CLI_SRCS := cli/main.c cli/cmd_cp.c cli/cmd_dedupe.c cli/json.c cli/progress.c cli/quote.c cli/report.c \
+            cli/utf8.c cli/util.c
 TEST_C_SRCS := $(wildcard tests/c/test_*.c)
 TEST_SUPPORT_SRCS := tests/c/harness.c
 
@@ -50,9 +51,20 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(B)/%.o)
 TEST_BINS := $(TEST_C_SRCS:tests/c/%.c=$(B)/tests/%)
 
-.PHONY: all lib tests check demo bench install uninstall clean deps
-all: $(B)/libcowcopy.a $(B)/libcowcopy.so $(B)/cowcopy $(B)/cowcopy.pc
-lib: $(B)/libcowcopy.a $(B)/libcowcopy.so
+.PHONY: all lib tests check demo bench install uninstall clean deps build-deps
+all: build-deps
+	$(Q)$(MAKE) --no-print-directory built
+
+.PHONY: built
+built: $(B)/libcowcopy.a $(B)/libcowcopy.so $(B)/cowcopy
+	@:
+
+# The libraries the build links (libxxhash, SQLite), from Debian's packages.
+build-deps:
+	$(Q)[ -f /usr/include/xxhash.h ] && [ -f /usr/include/sqlite3.h ] || tests/deps.sh --build
+lib: build-deps
+	$(Q)$(MAKE) --no-print-directory $(B)/libcowcopy.a $(B)/libcowcopy.so
+	@:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,11 +85,6 @@ $(B)/libcowcopy.so: $(LIB_OBJS)
 $(B)/cowcopy: $(CLI_OBJS) $(B)/libcowcopy.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libcowcopy.a $(LIBS)
-
-$(B)/cowcopy.pc: cowcopy.pc.in include/cowcopy.h
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		-e 's|@LIBS@|$(LIBS)|' $< > $@
 
 # C tests link the static library of the same build, so they can reach the
 # private fault-injection hooks.
@@ -148,7 +155,10 @@ install: all
 	ln -sf libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so
 	install -m 644 include/cowcopy.h $(DESTDIR)$(INCLUDEDIR)/cowcopy.h
 	install -m 644 man/cowcopy.1 $(DESTDIR)$(MANDIR)/man1/cowcopy.1
-	install -m 644 $(B)/cowcopy.pc $(DESTDIR)$(PKGCONFIGDIR)/cowcopy.pc
+	# Made here, not at build time, so that it names the PREFIX given to install.
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS@|$(LIBS)|' cowcopy.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/cowcopy.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cowcopy $(DESTDIR)$(LIBDIR)/libcowcopy.a \

@@ -21,11 +21,16 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_cp(int argc, char **argv);
+int cmd_dedupe(int argc, char **argv);
 
 /* Write s to f quoted so that every byte is visible and the result is
  * unambiguous and pastable into a POSIX shell, as GNU ls's
  * --quoting-style=shell-escape-always does: 'a b', 'it'\''s', 'x'$'\n''y'. */
 void cli_quote(FILE *f, const char *s);
+
+/* Decode the UTF-8 sequence at s: @return its length (1-4) with
+ * *code_point set, or 0 if s starts with an invalid byte (or the NUL). */
+size_t cli_utf8_decode(const unsigned char *s, unsigned *code_point);
 
 /* Print "cowcopy: " + the operation's message with quoted paths + ": " +
  * the errno's text + a hint where one helps, on stderr, as one line. */

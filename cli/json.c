@@ -3,6 +3,8 @@
  */
 #include "json.h"
 
+#include "cli.h"
+
 #include <inttypes.h>
 
 void json_init(json_writer *w, FILE *f)
@@ -61,38 +63,6 @@ void json_array_end(json_writer *w)
         w->depth--;
 }
 
-/* @return the length of the valid UTF-8 sequence at s, or 0 if invalid. */
-static int utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    int len;
-    unsigned min, cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    cp = c & (0x7fu >> len);
-    for (int i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 void json_write_string(FILE *f, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -112,12 +82,13 @@ void json_write_string(FILE *f, const char *str)
             }
             s++;
         } else {
-            int n = utf8_len(s);
+            unsigned cp;
+            size_t n = cli_utf8_decode(s, &cp);
             if (n == 0) { /* surrogateescape: byte 0xXY -> U+DCXY */
                 fprintf(f, "\\udc%02x", c);
                 s++;
             } else {
-                fwrite(s, 1, (size_t)n, f);
+                fwrite(s, 1, n, f);
                 s += n;
             }
         }

@@ -2,6 +2,7 @@
  * main.c - the cowcopy command: a table of subcommands (as git and curl).
  *
  *   cowcopy cp [OPTIONS] SRC DST     copy, cloning where the filesystem can
+ *   cowcopy dedupe [OPTIONS] PATH... make identical files share storage
  *   cowcopy --help | --version
  */
 #include "cli.h"
@@ -14,6 +15,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"cp", cmd_cp, "copy files, sharing their data blocks where the filesystem can"},
+    {"dedupe", cmd_dedupe, "make identical files share their data blocks"},
 };
 
 static void print_usage(FILE *f)

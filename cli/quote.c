@@ -11,33 +11,12 @@
  * 0 if s starts with a control character or an invalid byte. */
 static size_t printable_len(const unsigned char *s)
 {
-    unsigned c = s[0];
-    if (c >= 0x20 && c < 0x7f)
-        return 1;
-    size_t len;
-    unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        min = 0x10000;
-    } else {
+    unsigned cp;
+    size_t len = cli_utf8_decode(s, &cp);
+    if (len == 0 || cp < 0x20 || cp == 0x7f)
         return 0;
-    }
-    unsigned cp = c & (0x7f >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    if (cp < 0xa0 || cp == 0x2028 || cp == 0x2029) /* C1 controls, line separators */
-        return 0;
+    if (cp >= 0x80 && (cp < 0xa0 || cp == 0x2028 || cp == 0x2029))
+        return 0; /* C1 controls, line separators */
     return len;
 }
 

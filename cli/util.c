@@ -40,10 +40,14 @@ static void write_error(FILE *f, const cowcopy_error *e)
                            e->op == COWCOPY_OP_SOURCE_CHANGED || e->op == COWCOPY_OP_INTO_SELF ||
                            e->op == COWCOPY_OP_OVERWRITE_DIR || e->op == COWCOPY_OP_DANGLING_DEST ||
                            e->op == COWCOPY_OP_OVERWRITE_NONDIR;
-    if (!self_explaining)
+    if (e->op == COWCOPY_OP_CACHE && e->call) /* the library says why in words */
+        fprintf(f, ": %s", e->call);
+    else if (!self_explaining)
         fprintf(f, ": %s", cowcopy_strerror(e->code));
     if (e->op == COWCOPY_OP_CLONE)
         print_clone_hint(f, e);
+    else if (e->op == COWCOPY_OP_DEDUPE_FS && e->fs)
+        fprintf(f, " (%s cannot share data between files)", e->fs);
 }
 
 void cli_print_error(const cowcopy_error *e)

@@ -104,6 +104,9 @@ enum cowcopy_op {
     COWCOPY_OP_HARD_LINK,       /* cannot create hard link %2 */
     COWCOPY_OP_OVERWRITE_NONDIR,/* cannot overwrite non-directory %2 with directory %1 */
     COWCOPY_OP_SOURCE_CHANGED,  /* %1 changed while it was being copied (code -EAGAIN) */
+    COWCOPY_OP_DEDUPE,          /* cannot deduplicate %2 against %1 */
+    COWCOPY_OP_DEDUPE_FS,       /* cannot deduplicate files on the filesystem of %1 */
+    COWCOPY_OP_CACHE,           /* ignoring the cache %1 (a warning: the run goes on) */
     COWCOPY_OP_SPECIAL_FILE,    /* not copying special file %1 (COWCOPY_TREE_NO_SPECIALS) */
     COWCOPY_OP_COUNT
 };
@@ -299,6 +302,95 @@ COWCOPY_API void cowcopy_tree_options_init(cowcopy_tree_options *opts);
  */
 COWCOPY_API int cowcopy_tree_copy(const char *src, const char *dst,
                                   const cowcopy_tree_options *opts, cowcopy_tree_stats *stats);
+
+/* ------------------------------------------------------------ dedupe */
+
+/* Dedupe flags (cowcopy_dedupe_options.flags). */
+#define COWCOPY_DEDUPE_DRY_RUN         0x1u /* find and report, change nothing */
+#define COWCOPY_DEDUPE_ONE_FILE_SYSTEM 0x2u /* do not descend into other filesystems */
+#define COWCOPY_DEDUPE_FLAGS_ALL       0x3u
+
+typedef struct cowcopy_dedupe_stats {
+    uint64_t files_scanned;        /* regular files met */
+    uint64_t bytes_scanned;        /* their total size */
+    uint64_t bytes_read;           /* file data read to compare contents */
+    uint64_t cache_hits;           /* files whose hashes came from the cache */
+    uint64_t groups;               /* sets of 2+ files with identical content */
+    uint64_t files_deduped;        /* files made to share their data (dry run: would be) */
+    uint64_t bytes_deduped;        /* bytes the kernel made shared (dry run: would) */
+    uint64_t files_already_shared; /* duplicates that already shared all their blocks */
+    uint64_t bytes_differed;       /* bytes found different at the last moment (normal:
+                                      a file changed after it was read) */
+    uint64_t errors;               /* files that could not be examined or deduplicated */
+    uint64_t freed_estimate;       /* bytes that sharing should free */
+    int64_t freed;                 /* free-space delta of the filesystems after a sync
+                                      (0 in a dry run; other writers make it noisy) */
+    double elapsed;                /* seconds */
+} cowcopy_dedupe_stats;
+
+/* What happened to each file of a group (cowcopy_dedupe_group.status). */
+enum cowcopy_dedupe_status {
+    COWCOPY_DEDUPE_SOURCE = 0,   /* the file the others now share with */
+    COWCOPY_DEDUPE_SHARED,       /* made to share all its data with the source */
+    COWCOPY_DEDUPE_WOULD_SHARE,  /* dry run: would be */
+    COWCOPY_DEDUPE_ALREADY,      /* already shared all its blocks with the source */
+    COWCOPY_DEDUPE_DIFFERED,     /* changed since it was read: part or all not shared */
+    COWCOPY_DEDUPE_FAILED        /* an error, reported to on_error */
+};
+
+/* A set of files found identical, for -v style listings. */
+typedef struct cowcopy_dedupe_group {
+    uint64_t size;             /* of each file */
+    size_t count;
+    const char *const *paths;  /* paths[0] is the source */
+    const int *status;         /* enum cowcopy_dedupe_status, one per path */
+} cowcopy_dedupe_group;
+
+typedef void (*cowcopy_dedupe_group_fn)(void *data, const cowcopy_dedupe_group *group);
+typedef int (*cowcopy_dedupe_progress_fn)(void *data, const cowcopy_dedupe_stats *stats);
+
+typedef struct cowcopy_dedupe_options {
+    unsigned flags;              /* COWCOPY_DEDUPE_* */
+    uint64_t min_size;           /* skip smaller files; 0: any size that can share */
+    int threads;                 /* 0: 2 (bounded by the CPUs) */
+    const char *cache_path;      /* SQLite hash cache to read and update, or NULL */
+    unsigned progress_ms;        /* least interval between progress calls (0: 100) */
+    cowcopy_dedupe_progress_fn progress; /* nonzero return: stop */
+    void *progress_data;
+    cowcopy_error_fn on_error;   /* each failure; COWCOPY_OP_CACHE ones are warnings */
+    void *error_data;
+    cowcopy_dedupe_group_fn on_group; /* each group found, once handled */
+    void *group_data;
+} cowcopy_dedupe_options;
+
+/* Defaults: no flags, any size, threads chosen, no cache, no callbacks. */
+COWCOPY_API void cowcopy_dedupe_options_init(cowcopy_dedupe_options *opts);
+
+/*
+ * Find regular files with identical content under the paths (files or
+ * directories) and make them share their data blocks. On Linux this is the
+ * FIDEDUPERANGE ioctl: the kernel compares the bytes under lock and shares
+ * only what is identical, so no file's content can change, even if it is
+ * written during the run; mtime, ctime, mode, owner and xattrs are left
+ * alone, and files are read with O_NOATIME where permitted, so atimes stay.
+ *
+ * Candidates are grouped by filesystem (btrfs subvolumes of one filesystem
+ * together) and size; hard links are one candidate (links are never
+ * broken); members already sharing all their blocks are not read again;
+ * groups are split by a hash of their first and last blocks, then by a
+ * full-content hash (xxHash3), and only then handed to the kernel. With a
+ * cache (SQLite), unchanged files (same filesystem UUID, inode, size, mtime
+ * and ctime) are not read again; a damaged or foreign cache is reported
+ * (COWCOPY_OP_CACHE) and ignored, never trusted.
+ *
+ * @return 0 when the run completed without errors (bytes that differed at
+ *         the last moment are normal and not an error); else the negative
+ *         errno of the first error (stats->errors says how many), e.g.
+ *         -EOPNOTSUPP for a filesystem that cannot deduplicate (ext4),
+ *         -ECANCELED if the progress callback asked to stop.
+ */
+COWCOPY_API int cowcopy_dedupe(const char *const *paths, size_t npaths,
+                               const cowcopy_dedupe_options *opts, cowcopy_dedupe_stats *stats);
 
 /* Remove every hidden temporary file the library has created and not yet
  * renamed into place. Async-signal-safe: meant for a SIGINT/SIGTERM handler

@@ -65,6 +65,8 @@ extension = Extension(
     + ([("COWCOPY_TESTING", "1")] if TESTING else []),
     extra_compile_args=["-std=c11", "-fvisibility=hidden", "-pthread"] + warnings,
     extra_link_args=["-pthread"],
+    # What libcowcopy links: xxHash (dedupe's content hashes), SQLite (its cache).
+    libraries=["xxhash", "sqlite3"],
     depends=[_rel(p) for p in glob.glob(os.path.join(TOP, "src", "*.h"))]
     + [_rel(os.path.join(TOP, "include", "cowcopy.h"))],
 )

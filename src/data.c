@@ -26,7 +26,12 @@
 
 enum {
     BUF_MIN = 64 * 1024,
-    BUF_MAX = 1024 * 1024, /* larger buffers gained nothing on the page cache here */
+    /* 256 KiB: source pages, buffer and destination pages of one step stay
+     * within a core's L2. Measured with bench/ (512 MiB, warm page cache,
+     * 21 interleaved pairs, 2-core Xeon with 2 MiB L2 per core), 1 MiB was
+     * 8% slower on ext4, 3.5% on XFS and 5% on btrfs, and 128 KiB 2.5%
+     * slower on ext4; from a cold cache all sizes were alike. */
+    BUF_MAX = 256 * 1024,
 };
 
 int cowcopy__buf_reserve(cowcopy__buf *b, size_t want)

@@ -54,6 +54,9 @@ static const char *const op_templates[COWCOPY_OP_COUNT] = {
     [COWCOPY_OP_HARD_LINK] = "cannot create hard link %2",
     [COWCOPY_OP_OVERWRITE_NONDIR] = "cannot overwrite non-directory %2 with directory %1",
     [COWCOPY_OP_SOURCE_CHANGED] = "%1 changed while it was being copied; the copy was discarded",
+    [COWCOPY_OP_DEDUPE] = "cannot deduplicate %2 against %1",
+    [COWCOPY_OP_DEDUPE_FS] = "cannot deduplicate files on the filesystem of %1",
+    [COWCOPY_OP_CACHE] = "ignoring the cache %1",
     [COWCOPY_OP_SPECIAL_FILE] = "not copying special file %1",
 };
 

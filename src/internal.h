@@ -27,6 +27,18 @@ const char *cowcopy__fs_name(unsigned long magic);
 /* @return the name of the filesystem holding fd, or NULL if fstatfs fails. */
 const char *cowcopy__fs_name_fd(int fd);
 
+/* ------------------------------------------------------------- fsid.c */
+
+/* A filesystem's identity: its UUID where the kernel tells it. */
+typedef struct cowcopy__fsid {
+    unsigned char bytes[16];
+    bool is_uuid; /* false: f_fsid + st_dev, which change across remounts */
+} cowcopy__fsid;
+
+/* Identify the filesystem of fd (whose st_dev is dev). @return 0 or -errno. */
+int cowcopy__fsid_of(int fd, dev_t dev, cowcopy__fsid *out);
+bool cowcopy__fsid_equal(const cowcopy__fsid *a, const cowcopy__fsid *b);
+
 /* ------------------------------------------------------------- data.c */
 
 /* A reusable I/O buffer; one per thread in tree copies. Zero-initialise. */

@@ -50,6 +50,12 @@
 struct fiemap;
 struct file_dedupe_range;
 
+/* FS_IOC_GETFSUUID's argument (Linux 6.5; declared here for older headers). */
+struct cowcopy__fsuuid {
+    unsigned char len;
+    unsigned char uuid[16];
+};
+
 /* X(return type, name, parameter list, argument list): one row per call. */
 #define COWCOPY_SYSCALLS(X)                                                                    \
     X(int, openat, (int dirfd, const char *path, int flags, mode_t mode),                      \
@@ -110,7 +116,10 @@ struct file_dedupe_range;
       (int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags),            \
       (in, off_in, out, off_out, len, flags))                                                  \
     X(int, fiemap, (int fd, struct fiemap *map), (fd, map))                                    \
-    X(int, fideduperange, (int src_fd, struct file_dedupe_range *range), (src_fd, range))
+    X(int, fideduperange, (int src_fd, struct file_dedupe_range *range), (src_fd, range))      \
+    X(int, getfsuuid, (int fd, struct cowcopy__fsuuid *uuid), (fd, uuid))                      \
+    X(int, btrfs_fsid, (int fd, unsigned char fsid[16]), (fd, fsid))                           \
+    X(int, syncfs, (int fd), (fd))
 
 #define COWCOPY__SYS_MEMBER(ret, name, params, args) ret(*name) params;
 typedef struct cowcopy__sys_table {

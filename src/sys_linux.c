@@ -15,7 +15,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <linux/btrfs.h>
 #include <linux/fiemap.h>
+#include <string.h>
 
 static int real_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -54,6 +56,34 @@ static int real_fideduperange(int src_fd, struct file_dedupe_range *range)
     (void)src_fd;
     (void)range;
     errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+#ifndef FS_IOC_GETFSUUID
+#define FS_IOC_GETFSUUID _IOR(0x15, 0, struct cowcopy__fsuuid)
+#endif
+
+/* The filesystem's UUID (ext4, XFS, ... since Linux 6.5; not btrfs). */
+static int real_getfsuuid(int fd, struct cowcopy__fsuuid *uuid)
+{
+    return ioctl(fd, FS_IOC_GETFSUUID, uuid);
+}
+
+/* btrfs's fsid, the same for every subvolume of one filesystem. */
+static int real_btrfs_fsid(int fd, unsigned char fsid[16])
+{
+#ifdef BTRFS_IOC_FS_INFO
+    struct btrfs_ioctl_fs_info_args args;
+    memset(&args, 0, sizeof args);
+    if (ioctl(fd, BTRFS_IOC_FS_INFO, &args) < 0)
+        return -1;
+    memcpy(fsid, args.fsid, 16);
+    return 0;
+#else
+    (void)fd;
+    (void)fsid;
+    errno = ENOTTY;
     return -1;
 #endif
 }
@@ -122,6 +152,9 @@ static int real_lsetxattr(const char *path, const char *name, const void *value,
         .copy_file_range = real_copy_file_range, \
         .fiemap = real_fiemap, \
         .fideduperange = real_fideduperange, \
+        .getfsuuid = real_getfsuuid, \
+        .btrfs_fsid = real_btrfs_fsid, \
+        .syncfs = syncfs, \
     }
 
 const cowcopy__sys_table cowcopy__sys_real = LINUX_SYSCALLS_INITIALIZER;

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# deps.sh - install what building and testing cowcopy needs, from Debian's
-# packages, when it is missing. Run by `make check` (and `make demo` for
-# btrfs-progs); safe to run again. Without root it only reports.
+# deps.sh [--build] - install what building and testing cowcopy needs, from
+# Debian's packages, when it is missing. `make` runs it with --build (only
+# the libraries the build links: libxxhash, SQLite); `make check` runs it
+# whole. Safe to run again. Without root it only reports.
 set -u
 
-# command-or-file needed -> Debian package that provides it
+# command-or-file needed to build -> Debian package that provides it
+build_needs=(
+    "/usr/include/xxhash.h:libxxhash-dev"
+    "/usr/include/sqlite3.h:libsqlite3-dev"
+)
+
+# ... and to test
 needs=(
     "mkfs.btrfs:btrfs-progs"
     "mkfs.xfs:xfsprogs"
@@ -21,7 +28,14 @@ needs=(
     "/usr/lib/python3/dist-packages/pip/__init__.py:python3-pip"
     "/usr/lib/python3.11/test/test_shutil.py:libpython3.11-testsuite"
     "valgrind:valgrind"
+    "pkg-config:pkg-config"
 )
+
+if [[ ${1:-} == --build ]]; then
+    needs=("${build_needs[@]}")
+else
+    needs+=("${build_needs[@]}")
+fi
 
 missing=()
 for pair in "${needs[@]}"; do
@@ -32,10 +46,6 @@ for pair in "${needs[@]}"; do
     else
         command -v "$what" >/dev/null 2>&1 || [[ -x /sbin/$what || -x /usr/sbin/$what ]] || missing+=("$pkg")
     fi
-done
-for pkg in "${extra_packages[@]:-}"; do
-    [[ -z $pkg ]] && continue
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 
 [[ ${#missing[@]} -eq 0 ]] && exit 0

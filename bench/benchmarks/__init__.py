@@ -1,0 +1,1 @@
+"""benchmarks - one module per benchmark; bench.py finds them here (see bench/README.md)."""
