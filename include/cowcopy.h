@@ -109,6 +109,7 @@ enum cowcopy_op {
     COWCOPY_OP_CACHE,           /* ignoring the cache %1 (a warning: the run goes on) */
     COWCOPY_OP_MAP_EXTENTS,     /* cannot read the extent map of %1 (FIEMAP) */
     COWCOPY_OP_NOT_REGULAR,     /* %1 is not a regular file (code -EISDIR for a directory) */
+    COWCOPY_OP_SPECIAL_FILE,    /* not copying special file %1 (COWCOPY_TREE_NO_SPECIALS) */
     COWCOPY_OP_COUNT
 };
 
@@ -148,7 +149,13 @@ enum cowcopy_reflink {
 #define COWCOPY_FORCE           0x0002u /* replace a destination even if it is not writable (cp -f) */
 #define COWCOPY_NO_DEREFERENCE  0x0004u /* a symlink source is copied as a symlink (cp -P) */
 #define COWCOPY_FSYNC           0x0008u /* flush each file before it is linked, its directory after */
-#define COWCOPY_FLAGS_ALL       0x000fu
+/* With COWCOPY_PRESERVE_XATTR (and the ACLs of COWCOPY_PRESERVE_MODE): an
+ * attribute whose copy fails with EPERM, ENOTSUP, ENODATA or EINVAL (one the
+ * destination refuses, such as security.* for an unprivileged user, or one
+ * that vanished) is skipped even when required; other errors still count.
+ * This is Python's shutil.copystat() rule; cp reports such failures. */
+#define COWCOPY_XATTR_SKIP_REFUSED 0x0010u
+#define COWCOPY_FLAGS_ALL       0x001fu
 
 typedef struct cowcopy_options {
     int reflink;                /* enum cowcopy_reflink */
@@ -221,7 +228,21 @@ COWCOPY_API int cowcopy_file_copyat(int src_dirfd, const char *src, int dst_dirf
 #define COWCOPY_TREE_ONE_FILE_SYSTEM 0x4u /* do not descend into other filesystems (cp -x) */
 #define COWCOPY_TREE_COUNT_TOTALS    0x8u /* count the source's files and bytes alongside the
                                              copy, so progress can show an ETA */
-#define COWCOPY_TREE_FLAGS_ALL       0xfu
+/* A FIFO, socket or device node is not recreated (as cp -R does): it is
+ * reported to on_error (COWCOPY_OP_SPECIAL_FILE, -EOPNOTSUPP) and left out,
+ * so the caller may treat it in its own way. A symlink to one is reported
+ * only when followed. */
+#define COWCOPY_TREE_NO_SPECIALS     0x10u
+/* Leave the destination root directory's owner, mode, times and xattrs as
+ * they are (its contents are copied as usual): for a caller that made the
+ * root itself and sets its attributes itself. */
+#define COWCOPY_TREE_KEEP_ROOT_ATTRS 0x20u
+/* With COWCOPY_PRESERVE_MODE, every copied directory gets exactly its
+ * source's mode, clearing a set-group-ID bit that mkdir inherited from a
+ * set-group-ID parent. Without it the inherited bit stays, as with cp -a;
+ * Python's shutil.copytree clears it (its chmod sets the exact mode). */
+#define COWCOPY_TREE_EXACT_DIR_MODE  0x40u
+#define COWCOPY_TREE_FLAGS_ALL       0x7fu
 
 /* Counters of a tree copy. Progress callbacks get a snapshot. */
 typedef struct cowcopy_tree_stats {

@@ -59,6 +59,7 @@ static const char *const op_templates[COWCOPY_OP_COUNT] = {
     [COWCOPY_OP_CACHE] = "ignoring the cache %1",
     [COWCOPY_OP_MAP_EXTENTS] = "cannot read the extent map of %1",
     [COWCOPY_OP_NOT_REGULAR] = "%1 is not a regular file",
+    [COWCOPY_OP_SPECIAL_FILE] = "not copying special file %1",
 };
 
 const char *cowcopy_op_template(int op)

@@ -72,6 +72,7 @@ static void plan_from_source(cowcopy__meta_plan *plan, const cowcopy_options *o,
         plan->xattr_from_fd = in;
         plan->xattr_required = o->preserve_required & COWCOPY_PRESERVE_XATTR;
     }
+    plan->xattr_skip_refused = o->flags & COWCOPY_XATTR_SKIP_REFUSED;
     if (o->preserve & COWCOPY_PRESERVE_TIMESTAMPS) {
         plan->set_times = true;
         plan->times[0] = st->st_atim;

@@ -117,6 +117,8 @@ void cowcopy__temp_discard(cowcopy__temp *t);
 /* Which extended attributes cowcopy__xattr_copy carries over. */
 #define COWCOPY__XATTR_ACL   0x1u /* system.posix_acl_access / _default (part of "mode") */
 #define COWCOPY__XATTR_OTHER 0x2u /* all others cp copies (user.*, security.capability, ...) */
+#define COWCOPY__XATTR_SKIP_REFUSED 0x4u /* skip an attribute refused with EPERM, ENOTSUP,
+                                            ENODATA or EINVAL (COWCOPY_XATTR_SKIP_REFUSED) */
 
 /* Copy the selected xattrs of in_fd to out_fd in one pass. @return 0 or the
  * first negative errno of a non-ACL attribute (the others are still tried);
@@ -141,6 +143,7 @@ typedef struct cowcopy__meta_plan {
     size_t acl_len;
     int xattr_from_fd;    /* copy other xattrs from this fd, or -1 */
     bool xattr_required;
+    bool xattr_skip_refused; /* COWCOPY_XATTR_SKIP_REFUSED: for the ACL too */
     bool set_times;
     struct timespec times[2]; /* atime, mtime */
     bool times_required;

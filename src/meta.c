@@ -40,7 +40,7 @@ static bool is_skipped_name(const char *name)
 
 /* List in_fd's xattr names into a malloc'ed buffer. @return the list's
  * length (0: none, *list NULL) or -errno. */
-static ssize_t xattr_list(int fd, char **list)
+static ssize_t xattr_list(int fd, char **list, bool skip_refused)
 {
     char small[1024];
     *list = NULL;
@@ -73,7 +73,15 @@ static ssize_t xattr_list(int fd, char **list)
     *list = NULL;
     if (err == ENOTSUP || err == EOPNOTSUPP)
         return 0; /* the source's filesystem has no xattrs */
+    if (skip_refused && (err == ENODATA || err == EINVAL))
+        return 0; /* shutil's rule for listxattr */
     return -err;
+}
+
+/* Is err one that COWCOPY_XATTR_SKIP_REFUSED skips (shutil._copyxattr's list)? */
+static bool refused(int err)
+{
+    return err == EPERM || err == ENOTSUP || err == EOPNOTSUPP || err == ENODATA || err == EINVAL;
 }
 
 int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err)
@@ -81,7 +89,8 @@ int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err)
     char *list;
     if (acl_err)
         *acl_err = 0;
-    ssize_t len = xattr_list(in_fd, &list);
+    bool skip_refused = which & COWCOPY__XATTR_SKIP_REFUSED;
+    ssize_t len = xattr_list(in_fd, &list, skip_refused);
     if (len <= 0)
         return (int)len;
     char *value = NULL;
@@ -98,11 +107,13 @@ int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err)
         }
         ssize_t n = SYS(fgetxattr)(in_fd, name, value, XATTR_VALUE_MAX);
         if (n < 0) {
-            if (errno != ENODATA && !*err) /* ENODATA: removed meanwhile */
+            /* ENODATA: removed meanwhile */
+            if (errno != ENODATA && !(skip_refused && refused(errno)) && !*err)
                 *err = -errno;
             continue;
         }
-        if (SYS(fsetxattr)(out_fd, name, value, (size_t)n, 0) < 0 && !*err)
+        if (SYS(fsetxattr)(out_fd, name, value, (size_t)n, 0) < 0 &&
+            !(skip_refused && refused(errno)) && !*err)
             *err = -errno;
     }
     free(value);
@@ -187,7 +198,8 @@ static int xattr_copy_writable(int in_fd, int fd, unsigned which, int *acl_err)
 int cowcopy__meta_apply_rest(int fd, const cowcopy__meta_plan *plan, cowcopy_result *res)
 {
     /* One pass over the source's xattrs serves both the ACL and the rest. */
-    unsigned which = 0;
+    unsigned which = plan->xattr_skip_refused ? COWCOPY__XATTR_SKIP_REFUSED : 0u;
+    unsigned skip = which;
     int from = -1;
     if (plan->xattr_from_fd >= 0) {
         which |= COWCOPY__XATTR_OTHER;
@@ -198,10 +210,10 @@ int cowcopy__meta_apply_rest(int fd, const cowcopy__meta_plan *plan, cowcopy_res
         from = plan->acl_from_fd;
     }
     int acl_err = 0, other_err = 0;
-    if (which)
+    if (which & (COWCOPY__XATTR_ACL | COWCOPY__XATTR_OTHER))
         other_err = xattr_copy_writable(from, fd, which, &acl_err);
     if (plan->acl_from_fd >= 0 && !(which & COWCOPY__XATTR_ACL))
-        cowcopy__xattr_copy(plan->acl_from_fd, fd, COWCOPY__XATTR_ACL, &acl_err);
+        cowcopy__xattr_copy(plan->acl_from_fd, fd, COWCOPY__XATTR_ACL | skip, &acl_err);
     if (other_err < 0 && plan->xattr_required)
         return cowcopy__fail(&res->error, COWCOPY_OP_SET_XATTR, "fsetxattr", -other_err);
     if (acl_err < 0 && plan->mode_required)

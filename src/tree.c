@@ -376,6 +376,10 @@ static int tree_entry(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, con
         *child_st = st;
         return COWCOPY__WALK_DESCEND;
     }
+    if ((job->opts->flags & COWCOPY_TREE_NO_SPECIALS) && !S_ISLNK(st.st_mode)) {
+        report_fail(w, wk, dir, name, COWCOPY_OP_SPECIAL_FILE, NULL, EOPNOTSUPP);
+        return COWCOPY__WALK_NEXT;
+    }
     cowcopy_result res;
     memset(&res, 0, sizeof res);
     cowcopy__ctx ctx = entry_ctx(w, td);
@@ -482,7 +486,8 @@ static void finish_dir(struct tree_worker *w, cowcopy__walker *wk, cowcopy__wdir
     mode_t created = dir_create_mode(st) & ~w->job->umask;
     if (o->preserve & COWCOPY_PRESERVE_MODE) {
         plan.mode = st->st_mode & 07777;
-        plan.set_mode = !td->fresh || plan.mode != created || !td->mode_predictable;
+        plan.set_mode = !td->fresh || plan.mode != created || !td->mode_predictable ||
+                        (w->job->opts->flags & COWCOPY_TREE_EXACT_DIR_MODE);
         plan.mode_required = o->preserve_required & COWCOPY_PRESERVE_MODE;
         plan.acl_from_fd = dir->fd;
     } else if (td->fresh) { /* cp -r: the source's bits (sticky too) less the umask */
@@ -494,6 +499,7 @@ static void finish_dir(struct tree_worker *w, cowcopy__walker *wk, cowcopy__wdir
         plan.xattr_from_fd = dir->fd;
         plan.xattr_required = o->preserve_required & COWCOPY_PRESERVE_XATTR;
     }
+    plan.xattr_skip_refused = o->flags & COWCOPY_XATTR_SKIP_REFUSED;
     if (o->preserve & COWCOPY_PRESERVE_TIMESTAMPS) {
         plan.set_times = true;
         plan.times[0] = st->st_atim;
@@ -502,8 +508,10 @@ static void finish_dir(struct tree_worker *w, cowcopy__walker *wk, cowcopy__wdir
     }
     cowcopy_result res;
     memset(&res, 0, sizeof res);
-    int r = cowcopy__meta_apply_owner(td->dst_fd, &plan, &res);
-    if (r == 0)
+    /* The caller sets the root's attributes itself (COWCOPY_TREE_KEEP_ROOT_ATTRS). */
+    bool keep = !dir->parent && (w->job->opts->flags & COWCOPY_TREE_KEEP_ROOT_ATTRS);
+    int r = keep ? 0 : cowcopy__meta_apply_owner(td->dst_fd, &plan, &res);
+    if (r == 0 && !keep)
         r = cowcopy__meta_apply_rest(td->dst_fd, &plan, &res);
     if (r == 0 && (o->flags & COWCOPY_FSYNC) && SYS(fsync)(td->dst_fd) < 0)
         r = cowcopy__fail(&res.error, COWCOPY_OP_SYNC, "fsync", errno);
@@ -787,6 +795,11 @@ int cowcopy_tree_copy(const char *src, const char *dst, const cowcopy_tree_optio
         goto fail;
     }
     if (!S_ISDIR(st.st_mode)) { /* one file; special files are recreated as with cp -R */
+        if ((opts->flags & COWCOPY_TREE_NO_SPECIALS) && !S_ISREG(st.st_mode) &&
+            !S_ISLNK(st.st_mode)) {
+            r = cowcopy__fail(&res.error, COWCOPY_OP_SPECIAL_FILE, NULL, EOPNOTSUPP);
+            goto fail;
+        }
         cowcopy__ctx ctx = {.opts = &job.file, .buf = &top.buf, .recreate_specials = true};
         if (follow_root)
             job.file.flags &= ~COWCOPY_NO_DEREFERENCE;

@@ -39,6 +39,7 @@ import os as _os
 import shutil as _shutil
 import stat as _stat
 import sys as _sys
+import threading as _threading
 from typing import NamedTuple, Optional
 
 from shutil import Error, SameFileError, SpecialFileError
@@ -82,6 +83,22 @@ _PRESERVE_BITS = {
 _COPY2_PRESERVE = (_cowcopy.PRESERVE_MODE | _cowcopy.PRESERVE_TIMESTAMPS
                    | _cowcopy.PRESERVE_XATTR)
 _COPY2_REQUIRED = _cowcopy.PRESERVE_TIMESTAMPS
+
+# What copytree's C fast path asks of the library for every entry: copy2's
+# metadata, each failure an error, except extended attributes refused with
+# the errors shutil.copystat ignores (XATTR_SKIP_REFUSED). Special files are
+# left to copy2 (TREE_NO_SPECIALS), the root's attributes to shutil.copystat
+# (TREE_KEEP_ROOT_ATTRS), and directories get exactly their source's mode as
+# shutil's chmod gives it (TREE_EXACT_DIR_MODE).
+_TREE_PRESERVE = (_cowcopy.PRESERVE_MODE | _cowcopy.PRESERVE_TIMESTAMPS
+                  | _cowcopy.PRESERVE_XATTR)
+_TREE_FLAGS = (_cowcopy.TREE_NO_SPECIALS | _cowcopy.TREE_KEEP_ROOT_ATTRS
+               | _cowcopy.TREE_EXACT_DIR_MODE)
+
+# shutil.copy2 itself, if it is the genuine one: as a copy_function it is
+# equivalent to cowcopy.copy2 and keeps copytree's fast path.
+_SHUTIL_COPY2 = (_shutil.copy2 if getattr(_shutil.copy2, "__module__", None) == "shutil"
+                 and getattr(_shutil.copy2, "__qualname__", None) == "copy2" else None)
 
 # What _copy_data made at the destination.
 _SYMLINK, _NEW_FILE, _REPLACED = "symlink", "new file", "replaced"
@@ -429,16 +446,24 @@ def copytree(src, dst, symlinks=False, ignore=None, copy_function=None,
     return dst. shutil.copytree with reflink and threads options.
 
     The arguments mean what they mean to shutil.copytree: symlinks copies
-    symbolic links as links; ignore(src, names) returns names to skip;
+    symbolic links as links (by default the files and directories they
+    point to are copied); ignore(src, names) returns names to skip;
     ignore_dangling_symlinks skips links to nothing when symlinks is false;
     dirs_exist_ok lets existing directories be merged into. Errors are
-    collected and raised together as shutil.Error.
+    collected and raised together as shutil.Error, a list of
+    (src, dst, reason) tuples.
 
     copy_function defaults to cowcopy.copy2 with the given reflink mode.
     reflink ("auto", "always", "never") applies to cowcopy's own copy
     functions; with any other copy_function it must stay "auto".
-    threads (None or a positive int) is for the C tree copier and is not used
-    yet: files are copied one after another.
+
+    Without ignore, with copy2 as the copy function (cowcopy's or shutil's)
+    and unless ignore_dangling_symlinks applies, a directory that copytree
+    creates (or finds empty) is filled by libcowcopy's parallel tree copier
+    with the GIL released; threads (None, or a positive int) is its number
+    of worker threads, None letting the library choose for the destination's
+    filesystem. The result is shutil's (see the package README for the
+    differences); Ctrl-C stops the tree copier between entries.
     """
     reflink_mode = _reflink_mode(reflink)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
@@ -448,69 +473,75 @@ def copytree(src, dst, symlinks=False, ignore=None, copy_function=None,
         raise ValueError("reflink applies to cowcopy's copy functions only; "
                          "a custom copy_function decides how to copy")
     _sys.audit("shutil.copytree", src, dst)
-    # TODO(cowcopy_tree_copy): when the C tree copier lands, copy the whole
-    # tree with it here, GIL released and with `threads` workers, whenever
-    # ignore is None and copy_function is None or copy2 (and shutil.Error
-    # carries its per-entry failures). The Python walk below stays for
-    # ignore and custom copy functions, which must be called exactly as
-    # shutil calls them.
     with _os.scandir(src) as itr:
         entries = list(itr)
     return _copytree(entries, src, dst, symlinks, ignore, copy_function,
-                     ignore_dangling_symlinks, dirs_exist_ok, reflink)
+                     ignore_dangling_symlinks, dirs_exist_ok, reflink, threads)
 
 
 def _copytree(entries, src, dst, symlinks, ignore, copy_function,
-              ignore_dangling_symlinks, dirs_exist_ok, reflink):
+              ignore_dangling_symlinks, dirs_exist_ok, reflink, threads):
     """shutil._copytree (CPython 3.11), step for step: one directory's
     entries, recursing through copytree; copy_function None is copy2 with
-    the reflink mode."""
+    the reflink mode. A directory filled from empty is handed whole to the
+    library where that gives shutil's result (_copytree_fast)."""
     if ignore is not None:
         ignored_names = ignore(_os.fspath(src), [x.name for x in entries])
     else:
         ignored_names = set()
 
     _os.makedirs(dst, exist_ok=dirs_exist_ok)
-    errors = []
-    use_srcentry = copy_function in (None, copy, copy2, _shutil.copy, _shutil.copy2)
+    errors = None
+    if (ignore is None and _is_copy2(copy_function)
+            and (symlinks or not ignore_dangling_symlinks)
+            and type(_os.fspath(src)) is type(_os.fspath(dst))
+            and (not dirs_exist_ok or _is_empty_dir(dst))):
+        errors = _copytree_fast(src, dst, symlinks, copy_function, dirs_exist_ok, reflink,
+                                threads)
+    if errors is None:
+        errors = []
+        use_srcentry = copy_function in (None, copy, copy2, _shutil.copy, _shutil.copy2)
 
-    for srcentry in entries:
-        if srcentry.name in ignored_names:
-            continue
-        srcname = _os.path.join(src, srcentry.name)
-        dstname = _os.path.join(dst, srcentry.name)
-        srcobj = srcentry if use_srcentry else srcname
-        try:
-            is_symlink = srcentry.is_symlink()
-            if is_symlink:
-                linkto = _os.readlink(srcname)
-                if symlinks:
-                    # Not left to copy_function: legacy custom copy functions
-                    # rely on copytree doing the right thing (shutil's words).
-                    _os.symlink(linkto, dstname)
-                    _shutil.copystat(srcobj, dstname, follow_symlinks=not symlinks)
-                else:
-                    # ignore dangling symlink if the flag is on
-                    if not _os.path.exists(linkto) and ignore_dangling_symlinks:
-                        continue
-                    # otherwise let the copy occur; copy2 raises the error
-                    if srcentry.is_dir():
-                        copytree(srcobj, dstname, symlinks, ignore, copy_function,
-                                 ignore_dangling_symlinks, dirs_exist_ok, reflink=reflink)
+        for srcentry in entries:
+            if srcentry.name in ignored_names:
+                continue
+            srcname = _os.path.join(src, srcentry.name)
+            dstname = _os.path.join(dst, srcentry.name)
+            srcobj = srcentry if use_srcentry else srcname
+            try:
+                is_symlink = srcentry.is_symlink()
+                if is_symlink:
+                    linkto = _os.readlink(srcname)
+                    if symlinks:
+                        # Not left to copy_function: legacy custom copy
+                        # functions rely on copytree doing the right thing.
+                        _os.symlink(linkto, dstname)
+                        _shutil.copystat(srcobj, dstname, follow_symlinks=not symlinks)
                     else:
-                        _copy_one(copy_function, srcobj, dstname, reflink)
-            elif srcentry.is_dir():
-                copytree(srcobj, dstname, symlinks, ignore, copy_function,
-                         ignore_dangling_symlinks, dirs_exist_ok, reflink=reflink)
-            else:
-                # Will raise a SpecialFileError for unsupported file types
-                _copy_one(copy_function, srcobj, dstname, reflink)
-        # catch the Error from the recursive copytree so that we can
-        # continue with other files
-        except Error as err:
-            errors.extend(err.args[0])
-        except OSError as why:
-            errors.append((srcname, dstname, str(why)))
+                        # ignore dangling symlink if the flag is on (shutil
+                        # looks for the target from the working directory)
+                        if not _os.path.exists(linkto) and ignore_dangling_symlinks:
+                            continue
+                        # otherwise let the copy occur; copy2 raises the error
+                        if srcentry.is_dir():
+                            copytree(srcobj, dstname, symlinks, ignore, copy_function,
+                                     ignore_dangling_symlinks, dirs_exist_ok,
+                                     reflink=reflink, threads=threads)
+                        else:
+                            _copy_one(copy_function, srcobj, dstname, reflink)
+                elif srcentry.is_dir():
+                    copytree(srcobj, dstname, symlinks, ignore, copy_function,
+                             ignore_dangling_symlinks, dirs_exist_ok, reflink=reflink,
+                             threads=threads)
+                else:
+                    # Will raise a SpecialFileError for unsupported file types
+                    _copy_one(copy_function, srcobj, dstname, reflink)
+            # catch the Error from the recursive copytree so that we can
+            # continue with other files
+            except Error as err:
+                errors.extend(err.args[0])
+            except OSError as why:
+                errors.append((srcname, dstname, str(why)))
     try:
         _shutil.copystat(src, dst)
     except OSError as why:
@@ -531,3 +562,139 @@ def _copy_one(copy_function, src, dst, reflink):
         copy(src, dst, reflink=reflink)
     else:
         copy_function(src, dst)
+
+
+def _is_copy2(copy_function):
+    """Is copy_function copy2, cowcopy's (None: the default) or shutil's?"""
+    return (copy_function is None or copy_function is copy2
+            or (_SHUTIL_COPY2 is not None and copy_function is _SHUTIL_COPY2))
+
+
+def _is_empty_dir(path):
+    """Does the directory path (just made or found by makedirs) hold nothing?
+    False when it cannot be read: the Python walk then fails as shutil's."""
+    try:
+        with _os.scandir(path) as itr:
+            return next(itr, None) is None
+    except OSError:
+        return False
+
+
+def _copytree_fast(src, dst, symlinks, copy_function, dirs_exist_ok, reflink, threads):
+    """Fill the empty directory dst with copies of src's entries as the loop
+    of shutil._copytree does with copy2, by the library's tree copier, with
+    the GIL released. @return the errors, as shutil.Error's list, or None
+    when the library refused without doing anything because dst is inside
+    src (shutil then copies what src held before dst was made: the Python
+    walk does that).
+
+    With symlinks false every symlink is followed (TREE_DEREFERENCE), as
+    shutil copies what links point to; with symlinks true links are copied
+    as links, and only src itself is followed, as os.scandir(src) follows it.
+    What the library leaves out is then done as shutil does it: special
+    files and symlink loops (_copy_left_out).
+    """
+    flags = _cowcopy.XATTR_SKIP_REFUSED
+    tree_flags = _TREE_FLAGS
+    if symlinks:
+        flags |= _cowcopy.NO_DEREFERENCE
+        tree_flags |= _cowcopy.TREE_FOLLOW_ROOT
+    else:
+        tree_flags |= _cowcopy.TREE_DEREFERENCE
+    failures, _stats = _cowcopy.tree_copy(
+        src, dst, _reflink_mode(reflink), _TREE_PRESERVE, _TREE_PRESERVE, flags, tree_flags,
+        threads or 0, _threading.current_thread() is _threading.main_thread())
+    if any(op == _cowcopy.OP_INTO_SELF for _, op, _, _, _ in failures):
+        return None
+    root = (_os.fspath(src), _os.fspath(dst))
+    errors = []
+    left_out = []
+    for code, op, call, srcname, dstname in failures:
+        if op == _cowcopy.OP_SPECIAL_FILE or (
+                op == _cowcopy.OP_OPEN_DIR and code == _errno.ELOOP and call is None):
+            left_out.append((srcname, dstname))
+            continue
+        text = _tree_failure_text(code, op, srcname, dstname)
+        if (srcname, dstname) == root:
+            srcname, dstname = src, dst
+        errors.append((srcname, dstname, text))
+    if left_out:
+        errors.extend(_copy_left_out(left_out, root[1], symlinks, copy_function,
+                                     dirs_exist_ok, reflink, threads))
+    return errors
+
+
+def _tree_failure_text(code, op, srcname, dstname):
+    """str() of the OSError the Python walk would have caught where the tree
+    copier failed: the errno with the names the failing call takes (one for
+    os.scandir, os.makedirs, os.chmod, ...; both for a file's copy, as
+    copy2 raises it)."""
+    if op in (_cowcopy.OP_OPEN_DIR, _cowcopy.OP_READ_DIR, _cowcopy.OP_READ_LINK):
+        names = (srcname,)                           # os.scandir, os.readlink
+    elif op == _cowcopy.OP_OVERWRITE_NONDIR:
+        code, names = _errno.EEXIST, (dstname,)      # os.makedirs
+    elif op in (_cowcopy.OP_MAKE_DIR, _cowcopy.OP_SET_MODE, _cowcopy.OP_SET_XATTR) or (
+            op == _cowcopy.OP_SET_TIMES and _os.path.lexists(dstname)):
+        names = (dstname,)                           # os.makedirs, copystat's calls
+    elif op == _cowcopy.OP_MAKE_LINK:
+        try:
+            names = (_os.readlink(srcname), dstname)  # os.symlink(linkto, dstname)
+        except OSError:
+            names = (srcname, dstname)
+    else:
+        names = (srcname, dstname)                   # a file's copy, by copy2
+    if len(names) == 1:
+        return str(OSError(code, _os.strerror(code), names[0]))
+    return str(OSError(code, _os.strerror(code), names[0], None, names[1]))
+
+
+def _copy_left_out(left_out, dst_root, symlinks, copy_function, dirs_exist_ok, reflink,
+                   threads):
+    """Copy what the tree copier left out as shutil.copytree does.
+
+    A FIFO, socket or device goes to copy2, which refuses a FIFO
+    (SpecialFileError), fails to open a socket and reads a device into a
+    file. A symlink to a directory being copied (a loop, which the library
+    reports with ELOOP) goes to copytree, which copies it again inside
+    itself, as shutil does, until the kernel's limit on symlinks in a path
+    stops it. What this makes changes a directory the library has finished,
+    so that directory's attributes are copied again after it (the root's
+    are copied by the caller). @return the errors."""
+    errors = []
+    root_st = _os.stat(dst_root)
+    for srcname, dstname in left_out:
+        parent = _os.path.dirname(dstname)
+        refinish = False
+        try:
+            st = _os.stat(srcname)
+            makes = _stat.S_ISDIR(st.st_mode) or _stat.S_ISCHR(st.st_mode) or _stat.S_ISBLK(
+                st.st_mode)
+            parent_st = _os.stat(parent)
+            if makes and not _os.path.samestat(parent_st, root_st):
+                refinish = True
+                # shutil makes it before its directory gets its mode: then
+                # the directory is writable by its owner, and set-group-ID
+                # (the new entry takes its group) if the root is.
+                mode = _stat.S_IMODE(parent_st.st_mode)
+                lifted = mode | 0o300 | (root_st.st_mode & _stat.S_ISGID)
+                if lifted != mode:
+                    _os.chmod(parent, lifted)
+        except OSError:
+            st = None  # the copy below reports the source's problem
+        try:
+            if st is not None and _stat.S_ISDIR(st.st_mode):
+                copytree(srcname, dstname, symlinks, None, copy_function, False, dirs_exist_ok,
+                         reflink=reflink, threads=threads)
+            else:
+                copy2(srcname, dstname, reflink=reflink)
+        except Error as err:
+            errors.extend(err.args[0])
+        except OSError as why:
+            errors.append((srcname, dstname, str(why)))
+        if refinish:
+            src_parent = _os.path.dirname(srcname)
+            try:
+                _shutil.copystat(src_parent, parent)
+            except OSError as why:
+                errors.append((src_parent, parent, str(why)))
+    return errors

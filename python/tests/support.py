@@ -155,6 +155,42 @@ def run_python(code, env=None, user=None, pythonpath=None, timeout=120):
                           env=full_env, timeout=timeout, capture_output=True, text=True)
 
 
+# ---------------------------------------------------------------- the library
+
+class LibrarySpy:
+    """Stands in for the extension module cowcopy._cowcopy while in a
+    `with` block and records what the package asked of the library:
+    tree_calls, a list of (src, dst, tree_flags, threads, failures, stats)
+    per tree_copy() call, and file_calls, the number of copy_file() calls.
+    It is how the tests see which path copytree took."""
+
+    def __init__(self):
+        import cowcopy
+        self._package = cowcopy
+        self._real = cowcopy._cowcopy
+        self.tree_calls = []
+        self.file_calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def copy_file(self, *args, **kwargs):
+        self.file_calls += 1
+        return self._real.copy_file(*args, **kwargs)
+
+    def tree_copy(self, src, dst, *args):
+        failures, stats = self._real.tree_copy(src, dst, *args)
+        self.tree_calls.append((src, dst, args[4], args[5], failures, stats))
+        return failures, stats
+
+    def __enter__(self):
+        self._package._cowcopy = self
+        return self
+
+    def __exit__(self, *exc):
+        self._package._cowcopy = self._real
+
+
 # ---------------------------------------------------------------- cases
 
 class FsTestCase(unittest.TestCase):

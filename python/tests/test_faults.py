@@ -175,6 +175,85 @@ class Copy2MetadataFaultTest(FaultCase):
                 os.unlink(self.b)
 
 
+@on_filesystems("btrfs", "ext4")
+class TreeFaultTest(FaultCase):
+    """copytree's tree copier under injected failures: each failed file is a
+    shutil.Error entry, and nothing partial or temporary is left."""
+
+    def setUp(self):
+        super().setUp()
+        for d in ("d0", "d1"):
+            os.makedirs(self.path("src", d))
+            for f in ("f0", "f1"):
+                write_random(self.path("src", d, f), 300000, len(d + f))
+        os.setxattr(self.path("src", "d1", "f1"), "user.colour", b"blue")
+
+    def copytree_errors(self, faults, **kwargs):
+        """copytree src to dst in a child with COWCOPY_FAULTS=faults:
+        @return (sorted [relative src, relative dst, reason], tree copies)."""
+        import json
+        p = run_python(f"""
+            import json, shutil
+            sys.path.insert(0, {os.path.dirname(__file__)!r})
+            from support import LibrarySpy
+            with LibrarySpy() as spy:
+                try:
+                    cowcopy.copytree({self.path("src")!r}, {self.path("dst")!r}, **{kwargs!r})
+                    errors = []
+                except shutil.Error as e:
+                    errors = e.args[0]
+            print(json.dumps([sorted([os.path.relpath(s, {self.dir!r}),
+                                      os.path.relpath(d, {self.dir!r}), why]
+                                     for s, d, why in errors), len(spy.tree_calls)]))
+        """, env={"COWCOPY_FAULTS": faults})
+        self.assertSubprocessOK(p)
+        return json.loads(p.stdout)
+
+    def assertOnlyWholeFiles(self):
+        for dirpath, _, names in os.walk(self.path("dst")):
+            for name in names:
+                self.assertFalse(name.startswith("."), name)  # no named temporary
+                rel = os.path.relpath(os.path.join(dirpath, name), self.path("dst"))
+                self.assertEqual(read(os.path.join(dirpath, name)), read(self.path("src", rel)))
+
+    def test_enospc_on_every_write(self):
+        errors, trees = self.copytree_errors("pwrite=ENOSPC,copy_file_range=ENOSPC",
+                                             reflink="never")
+        self.assertEqual(trees, 1)
+        self.assertEqual([e[:2] for e in errors],
+                         [[f"src/{d}/{f}", f"dst/{d}/{f}"] for d in ("d0", "d1")
+                          for f in ("f0", "f1")])
+        for src, dst, why in errors:
+            self.assertEqual(why, f"[Errno {errno.ENOSPC}] No space left on device: "
+                                  f"{self.path(src)!r} -> {self.path(dst)!r}")
+        self.assertEqual(listing(self.path("dst")), ["d0", "d1"])
+        self.assertOnlyWholeFiles()
+
+    def test_one_failure_among_many(self):
+        # futimens is called once per file and directory.
+        errors, trees = self.copytree_errors("futimens@2=EPERM", threads=1)
+        self.assertEqual(trees, 1)
+        self.assertEqual(len(errors), 1)
+        self.assertTrue(errors[0][2].startswith(f"[Errno {errno.EPERM}] "), errors)
+        self.assertOnlyWholeFiles()
+
+    def test_xattrs_by_copystat_rule(self):
+        # A refusal (EPERM) is skipped as shutil.copystat skips it; ENOSPC is
+        # an error, and the file is not left without its attribute.
+        errors, _ = self.copytree_errors("fsetxattr=EPERM")
+        self.assertEqual(errors, [])
+        self.assertEqual(read(self.path("dst", "d1", "f1")), read(self.path("src", "d1", "f1")))
+        self.assertEqual(os.listxattr(self.path("dst", "d1", "f1")), [])
+        import shutil
+        shutil.rmtree(self.path("dst"))
+        errors, _ = self.copytree_errors("fsetxattr=ENOSPC")
+        self.assertEqual(errors, [["src/d1/f1", "dst/d1/f1",
+                                   f"[Errno {errno.ENOSPC}] No space left on device: "
+                                   f"{self.path('dst', 'd1', 'f1')!r}"]])
+        self.assertFalse(os.path.exists(self.path("dst", "d1", "f1")))
+        self.assertOnlyWholeFiles()
+
+
 class ReleaseBuildTest(FsTestCase):
     fs = "btrfs"
 

@@ -12,7 +12,10 @@ passes without ever calling a cowcopy function fails: it would prove
 nothing. The tests left out are those that mock CPython's private copy
 internals; EXCLUDED lists them with the reason, and python/README.md repeats
 the list (test_package.py checks that it does). An INFO line per filesystem
-says how many ran, passed and were excluded, and how the library copied.
+says how many ran, passed and were excluded, how the library copied (by
+copy_file and by the tree copier), and how many trees went to the tree
+copier; copytree's tests must send some there (its fast path), or the run
+fails.
 """
 import functools
 import os
@@ -55,11 +58,14 @@ PATCHED = ("copyfile", "copy", "copy2", "copytree")
 
 class Counter:
     """Counts calls of the patched functions and, one level down, how the
-    library copied (its CopyResult methods)."""
+    library copied: the methods of its one-file copies (CopyResult.method)
+    and of the files its tree copier copied (its counters), and the trees
+    copytree handed to the tree copier."""
 
     def __init__(self):
         self.calls = 0
         self.methods = {}
+        self.trees = 0
 
     def wrap(self, fn):
         @functools.wraps(fn)
@@ -81,6 +87,15 @@ class Counter:
                 result = real.copy_file(*args)
                 counter.methods[result[0]] = counter.methods.get(result[0], 0) + 1
                 return result
+
+            @staticmethod
+            def tree_copy(*args):
+                failures, stats = real.tree_copy(*args)
+                counter.trees += 1
+                for method in ("cloned", "offloaded", "copied"):
+                    if stats[method]:
+                        counter.methods[method] = counter.methods.get(method, 0) + stats[method]
+                return failures, stats
         return Library()
 
 
@@ -189,11 +204,20 @@ def main():
             if fs in missing:
                 continue
             counter.methods = {}
+            counter.trees = 0
             ran, passed, excluded, failed = run_on(fs, test_shutil, counter)
             failed_any |= failed > 0
             methods = ", ".join(f"{n} {m}" for m, n in sorted(counter.methods.items()))
             print(f"INFO test_shutil on {fs}: {ran} ran, {passed} passed, {failed} failed, "
-                  f"{excluded} excluded; the library's copies: {methods}", flush=True)
+                  f"{excluded} excluded; the library's copies: {methods}; "
+                  f"{counter.trees} trees by its tree copier", flush=True)
+            # copytree's tests must exercise the tree copier, not only the walk.
+            if counter.trees > 0:
+                print(f"PASS {fs}/test_shutil.copytree_used_the_tree_copier", flush=True)
+            else:
+                failed_any = True
+                print(f"FAIL {fs}/test_shutil.copytree_used_the_tree_copier: no tree copies",
+                      flush=True)
             # The point of running on both: clones on btrfs, fallbacks on ext4.
             cloned = counter.methods.get("cloned", 0)
             fell_back = sum(n for m, n in counter.methods.items() if m in ("offloaded", "copied"))

@@ -4,7 +4,8 @@ The extension releases the GIL while the library copies, and the library is
 thread-safe: copies from many threads must all be right (clones proven by
 extents where the filesystem clones), racing copies onto one destination must
 leave one complete copy and no debris, and Python code must keep running
-while a long copy is under way.
+while a long copy, or a tree copy, is under way. Tree copies from several
+Python threads, each with its own worker threads, must all be whole.
 """
 import os
 import subprocess
@@ -13,7 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import support
-from support import FsTestCase, is_clone_of, listing, on_filesystems, read, write_random
+from support import (FsTestCase, LibrarySpy, is_clone_of, listing, on_filesystems, read,
+                     write_random)
 
 import cowcopy
 
@@ -121,6 +123,85 @@ class GilReleaseTest(FsTestCase):
         self.assertEqual(read(self.path("copy")), b"data\n")
         # Some 10^4 iterations per 10 ms here; none if the GIL were held.
         self.assertGreater(ticks, 10000, f"only {ticks} iterations while copying")
+
+
+def make_grid(root, dirs, files, size):
+    """dirs directories of files files of size bytes under root."""
+    for d in range(dirs):
+        os.makedirs(os.path.join(root, f"d{d}"))
+        for f in range(files):
+            write_random(os.path.join(root, f"d{d}", f"f{f}"), size, d * 1000 + f)
+
+
+@on_filesystems("btrfs", "ext4")
+class TreeThreadsTest(FsTestCase):
+    def test_tree_copies_from_several_threads(self):
+        make_grid(self.path("src"), 8, 25, 70000)
+
+        def work(i):
+            return cowcopy.copytree(self.path("src"), self.path(f"dst{i}"), threads=2)
+
+        with LibrarySpy() as spy, ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(work, range(4)))
+        self.assertEqual(results, [self.path(f"dst{i}") for i in range(4)])
+        self.assertEqual(len(spy.tree_calls), 4)
+        self.assertTrue(all(call[5]["threads"] == 2 for call in spy.tree_calls))
+        for i in range(4):
+            for d in range(8):
+                for f in range(25):
+                    rel = os.path.join(f"d{d}", f"f{f}")
+                    dst = self.path(f"dst{i}", rel)
+                    self.assertEqual(read(dst), read(self.path("src", rel)))
+                    if self.fs in support.COW_FILESYSTEMS:
+                        self.assertTrue(is_clone_of(dst, self.path("src", rel)), dst)
+
+
+class TreeGilReleaseTest(FsTestCase):
+    fs = "ext4"
+
+    def test_python_runs_while_a_tree_is_copied(self):
+        # 3,000 real copies (no clones on ext4, no copy_file_range with
+        # reflink="never") in another thread, one worker; count the loop's
+        # iterations while the library call is under way.
+        make_grid(self.path("src"), 30, 100, 20000)
+        inside = []
+        done = threading.Event()
+        real = cowcopy._cowcopy
+
+        class Timed:
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            @staticmethod
+            def tree_copy(*args):
+                inside.append(time.monotonic())
+                try:
+                    return real.tree_copy(*args)
+                finally:
+                    inside.append(time.monotonic())
+
+        def copier():
+            cowcopy.copytree(self.path("src"), self.path("dst"), reflink="never", threads=1)
+            done.set()
+
+        cowcopy._cowcopy = Timed()
+        try:
+            thread = threading.Thread(target=copier)
+            thread.start()
+            seen = []
+            deadline = time.monotonic() + 120
+            while not done.is_set() and time.monotonic() < deadline:
+                seen.append(time.monotonic())
+            thread.join()
+        finally:
+            cowcopy._cowcopy = real
+        start, end = inside
+        ticks = sum(1 for t in seen if start + 0.005 < t < end - 0.005)
+        self.assertGreater(end - start, 0.03)  # about 0.15 s here
+        # Thousands of iterations per millisecond here; none if the GIL
+        # were held for the whole call.
+        self.assertGreater(ticks, 1000 * (end - start), f"{ticks} in {end - start:.3f} s")
+        self.assertEqual(sum(len(files) for _, _, files in os.walk(self.path("dst"))), 3000)
 
 
 if __name__ == "__main__":

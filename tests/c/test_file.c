@@ -511,6 +511,71 @@ static void test_preserve_metadata(const struct harness_fs *fs, const char *dir)
     CHECK_EQ(cowcopy_file_copy(src, path_in(dir, "x"), &o, &res), 0);
 }
 
+/* COWCOPY_XATTR_SKIP_REFUSED: shutil.copystat's rule. An attribute refused
+ * with EPERM, ENOTSUP, ENODATA or EINVAL is skipped even though xattrs (and
+ * the mode, with its ACL) are required; any other error still fails. */
+static void test_xattr_skip_refused(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src");
+    write_random(src, 5000, 23);
+    CHECK_OK(setxattr(src, "user.one", "1", 1, 0));
+    CHECK_OK(setxattr(src, "user.two", "22", 2, 0));
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "setfacl -m u:4321:r '%s'", src);
+    run(cmd);
+    cowcopy_options o = opts_with(COWCOPY_REFLINK_AUTO);
+    o.preserve = o.preserve_required =
+        COWCOPY_PRESERVE_MODE | COWCOPY_PRESERVE_XATTR | COWCOPY_PRESERVE_TIMESTAMPS;
+    o.flags = COWCOPY_XATTR_SKIP_REFUSED;
+    cowcopy_result res;
+    static const char *const refusals[] = {"EPERM", "EOPNOTSUPP", "ENODATA", "EINVAL"};
+    for (size_t i = 0; i < 4; i++) {
+        char spec[64], name[64];
+        snprintf(spec, sizeof spec, "fsetxattr=%s", refusals[i]);
+        snprintf(name, sizeof name, "all-%s", refusals[i]);
+        fault(spec);
+        CHECK_EQ(cowcopy_file_copy(src, path_in(dir, name), &o, &res), 0);
+        fault("");
+        char list[1024];
+        CHECK_EQ(listxattr(path_in(dir, name), list, sizeof list), 0);
+        struct stat st, src_st;
+        CHECK_OK(stat(path_in(dir, name), &st));
+        CHECK_OK(stat(src, &src_st));
+        CHECK_EQ(st.st_mode, src_st.st_mode); /* the mode arrives without its ACL */
+        CHECK_EQ(st.st_mtim.tv_nsec, src_st.st_mtim.tv_nsec);
+    }
+    /* One refused attribute is skipped, the others arrive. */
+    fault("fsetxattr@2=EPERM");
+    CHECK_EQ(cowcopy_file_copy(src, path_in(dir, "one-refused"), &o, &res), 0);
+    fault("");
+    char list[1024];
+    ssize_t n = listxattr(path_in(dir, "one-refused"), list, sizeof list);
+    int names = 0;
+    for (ssize_t off = 0; off < n; off += (ssize_t)strlen(list + off) + 1)
+        names++;
+    CHECK_EQ(names, 2);
+    /* Other errors still fail, for the ACL (mode) and the rest alike. */
+    fault("fsetxattr=ENOSPC");
+    CHECK_EQ(cowcopy_file_copy(src, path_in(dir, "x"), &o, &res), -ENOSPC);
+    fault("");
+    CHECK(res.error.op == COWCOPY_OP_SET_XATTR || res.error.op == COWCOPY_OP_SET_MODE);
+    CHECK(!exists(path_in(dir, "x")));
+    fault("fgetxattr=EIO");
+    CHECK_EQ(cowcopy_file_copy(src, path_in(dir, "x"), &o, &res), -EIO);
+    fault("");
+    CHECK(!exists(path_in(dir, "x")));
+    /* Without the flag, a refusal fails as before. */
+    o.flags = 0;
+    fault("fsetxattr=EPERM");
+    CHECK_EQ(cowcopy_file_copy(src, path_in(dir, "x"), &o, &res), -EPERM);
+    fault("");
+    CHECK(!exists(path_in(dir, "x")));
+    /* Unknown flag bits are still refused. */
+    o.flags = COWCOPY_FLAGS_ALL + 1;
+    CHECK_EQ(cowcopy_file_copy(src, path_in(dir, "x"), &o, &res), -EINVAL);
+}
+
 static void test_no_clobber_and_refusals(const struct harness_fs *fs, const char *dir)
 {
     (void)fs;
@@ -682,6 +747,7 @@ static const struct harness_case cases[] = {
     {"symlink_dest_written_through", test_symlink_dest_written_through, FS_ALL},
     {"new_file_mode_follows_umask", test_new_file_mode_follows_umask, FS_ALL},
     {"preserve_metadata", test_preserve_metadata, FS_ALL},
+    {"xattr_skip_refused", test_xattr_skip_refused, FS_BTRFS | FS_EXT4},
     {"no_clobber_and_refusals", test_no_clobber_and_refusals, FS_ALL},
     {"symlink_source_as_link", test_symlink_source_as_link, FS_ALL},
     {"permission_refusals", test_permission_refusals, FS_ALL},

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static void make_dir(const char *path)
@@ -319,6 +321,204 @@ static void test_single_file_source(const struct harness_fs *fs, const char *dir
     CHECK(S_ISFIFO(st.st_mode));
 }
 
+/* Records every error's op and code, and the special files' names. */
+struct op_recorder {
+    int count, specials;
+    int ops[16], codes[16];
+    char special_src[4][4096];
+};
+
+static int record_op(void *data, const cowcopy_error *e)
+{
+    struct op_recorder *r = data;
+    if (r->count < 16) {
+        r->ops[r->count] = e->op;
+        r->codes[r->count] = e->code;
+    }
+    r->count++;
+    if (e->op == COWCOPY_OP_SPECIAL_FILE && r->specials < 4)
+        snprintf(r->special_src[r->specials++], 4096, "%s", e->src ? e->src : "");
+    return 0;
+}
+
+static bool recorded_special(const struct op_recorder *r, const char *src)
+{
+    for (int i = 0; i < r->specials && i < 4; i++)
+        if (strcmp(r->special_src[i], src) == 0)
+            return true;
+    return false;
+}
+
+/* COWCOPY_TREE_NO_SPECIALS: FIFOs and devices are reported, not recreated;
+ * a symlink to one is reported when followed, copied as a link otherwise. */
+static void test_no_specials(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src");
+    make_grid(src, 2, 2);
+    CHECK_OK(mkfifo(path_in(src, "d0/fifo"), 0640));
+    CHECK_OK(mknod(path_in(src, "null"), S_IFCHR | 0600, makedev(1, 3)));
+    CHECK_OK(symlink("d0/fifo", path_in(src, "to-fifo")));
+    cowcopy_tree_options t = archive_options();
+    t.flags = COWCOPY_TREE_NO_SPECIALS;
+    struct op_recorder rec = {0};
+    t.on_error = record_op;
+    t.error_data = &rec;
+    cowcopy_tree_stats s;
+    const char *dst = path_in(dir, "links");
+    CHECK_EQ(cowcopy_tree_copy(src, dst, &t, &s), -EOPNOTSUPP);
+    CHECK_EQ(rec.count, 2);
+    CHECK_EQ(s.errors, 2);
+    CHECK_EQ(s.specials, 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(rec.ops[i], COWCOPY_OP_SPECIAL_FILE);
+        CHECK_EQ(rec.codes[i], -EOPNOTSUPP);
+    }
+    CHECK(recorded_special(&rec, path_in(src, "d0/fifo")));
+    CHECK(recorded_special(&rec, path_in(src, "null")));
+    CHECK(!exists(path_in(dst, "d0/fifo")));
+    CHECK(!exists(path_in(dst, "null")));
+    struct stat st;
+    CHECK_OK(lstat(path_in(dst, "to-fifo"), &st));
+    CHECK(S_ISLNK(st.st_mode));
+    CHECK(same_content(path_in(src, "d1/f1"), path_in(dst, "d1/f1")));
+    /* Following links (cp -L), the link to the FIFO is reported too. */
+    struct op_recorder followed = {0};
+    t.error_data = &followed;
+    t.flags |= COWCOPY_TREE_DEREFERENCE;
+    dst = path_in(dir, "followed");
+    CHECK_EQ(cowcopy_tree_copy(src, dst, &t, &s), -EOPNOTSUPP);
+    CHECK_EQ(followed.count, 3);
+    CHECK(recorded_special(&followed, path_in(src, "to-fifo")));
+    CHECK(!exists(path_in(dst, "to-fifo")));
+    /* A special file as the source itself. */
+    struct op_recorder root = {0};
+    t.error_data = &root;
+    CHECK_EQ(cowcopy_tree_copy(path_in(src, "null"), path_in(dir, "null2"), &t, &s),
+             -EOPNOTSUPP);
+    CHECK_EQ(root.count, 1);
+    CHECK_EQ(root.ops[0], COWCOPY_OP_SPECIAL_FILE);
+    CHECK(!exists(path_in(dir, "null2")));
+    /* Without the flag they are recreated, as cp -R does. */
+    t.flags = 0;
+    t.on_error = NULL;
+    dst = path_in(dir, "recreated");
+    CHECK_EQ(cowcopy_tree_copy(src, dst, &t, &s), 0);
+    CHECK_OK(lstat(path_in(dst, "d0/fifo"), &st));
+    CHECK(S_ISFIFO(st.st_mode));
+}
+
+/* COWCOPY_TREE_KEEP_ROOT_ATTRS: the root's own attributes are the caller's;
+ * everything below gets its source's. */
+static void test_keep_root_attrs(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src"), *dst = path_in(dir, "dst");
+    make_grid(src, 1, 1);
+    CHECK_OK(chmod(src, 0750));
+    CHECK_OK(chmod(path_in(src, "d0"), 0705));
+    CHECK_OK(setxattr(src, "user.root", "r", 1, 0));
+    CHECK_OK(setxattr(path_in(src, "d0"), "user.sub", "s", 1, 0));
+    struct timespec times[2] = {{1000, 1}, {2000, 2}};
+    CHECK_OK(utimensat(AT_FDCWD, src, times, 0));
+    CHECK_OK(utimensat(AT_FDCWD, path_in(src, "d0"), times, 0));
+    make_dir(dst);
+    CHECK_OK(chmod(dst, 0711));
+    cowcopy_tree_options t = archive_options();
+    t.flags = COWCOPY_TREE_KEEP_ROOT_ATTRS;
+    CHECK_EQ(cowcopy_tree_copy(src, dst, &t, NULL), 0);
+    struct stat st;
+    char value[8];
+    CHECK_OK(stat(dst, &st));
+    CHECK_EQ(st.st_mode & 07777, 0711);
+    CHECK(st.st_mtim.tv_sec != 2000);
+    CHECK(getxattr(dst, "user.root", value, sizeof value) < 0);
+    CHECK_OK(stat(path_in(dst, "d0"), &st));
+    CHECK_EQ(st.st_mode & 07777, 0705);
+    CHECK_EQ(st.st_mtim.tv_sec, 2000);
+    CHECK_EQ(getxattr(path_in(dst, "d0"), "user.sub", value, sizeof value), 1);
+    CHECK(same_content(path_in(src, "d0/f0"), path_in(dst, "d0/f0")));
+    /* Without the flag the root gets its source's attributes too. */
+    t.flags = 0;
+    CHECK_EQ(cowcopy_tree_copy(src, dst, &t, NULL), 0);
+    CHECK_OK(stat(dst, &st));
+    CHECK_EQ(st.st_mode & 07777, 0750);
+    CHECK_EQ(st.st_mtim.tv_sec, 2000);
+    CHECK_EQ(getxattr(dst, "user.root", value, sizeof value), 1);
+}
+
+/* In a set-group-ID parent, mkdir gives new directories the set-group-ID
+ * bit. cp -a keeps it; COWCOPY_TREE_EXACT_DIR_MODE gives the source's mode. */
+static void test_exact_dir_mode(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src"), *shared = path_in(dir, "shared");
+    make_grid(src, 1, 1);
+    CHECK_OK(chmod(src, 0755));
+    CHECK_OK(chmod(path_in(src, "d0"), 0700));
+    make_dir(shared);
+    CHECK_OK(chmod(shared, 02775));
+    cowcopy_tree_options t = archive_options();
+    const char *like_cp = path_in(shared, "like-cp");
+    CHECK_EQ(cowcopy_tree_copy(src, like_cp, &t, NULL), 0);
+    struct stat st;
+    CHECK_OK(stat(like_cp, &st));
+    CHECK_EQ(st.st_mode & 07777, 02755);
+    CHECK_OK(stat(path_in(like_cp, "d0"), &st));
+    CHECK_EQ(st.st_mode & 07777, 02700);
+    t.flags = COWCOPY_TREE_EXACT_DIR_MODE;
+    const char *exact = path_in(shared, "exact");
+    CHECK_EQ(cowcopy_tree_copy(src, exact, &t, NULL), 0);
+    CHECK_OK(stat(exact, &st));
+    CHECK_EQ(st.st_mode & 07777, 0755);
+    CHECK_OK(stat(path_in(exact, "d0"), &st));
+    CHECK_EQ(st.st_mode & 07777, 0700);
+    /* A source directory's own set-group-ID bit is still copied. */
+    CHECK_OK(chmod(path_in(src, "d0"), 02750));
+    const char *again = path_in(dir, "again");
+    CHECK_EQ(cowcopy_tree_copy(src, again, &t, NULL), 0);
+    CHECK_OK(stat(path_in(again, "d0"), &st));
+    CHECK_EQ(st.st_mode & 07777, 02750);
+}
+
+/* COWCOPY_XATTR_SKIP_REFUSED applies to directories too. */
+static void test_tree_xattr_skip_refused(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *src = path_in(dir, "src");
+    make_grid(src, 2, 1);
+    CHECK_OK(setxattr(path_in(src, "d0"), "user.dir", "d", 1, 0));
+    CHECK_OK(setxattr(path_in(src, "d1/f0"), "user.file", "f", 1, 0));
+    cowcopy_tree_options t;
+    cowcopy_tree_options_init(&t);
+    t.file.preserve = t.file.preserve_required =
+        COWCOPY_PRESERVE_MODE | COWCOPY_PRESERVE_TIMESTAMPS | COWCOPY_PRESERVE_XATTR;
+    t.file.flags = COWCOPY_XATTR_SKIP_REFUSED;
+    struct op_recorder rec = {0};
+    t.on_error = record_op;
+    t.error_data = &rec;
+    CHECK_EQ(cowcopy__fault_set("fsetxattr=EPERM"), 0);
+    int r = cowcopy_tree_copy(src, path_in(dir, "skipped"), &t, NULL);
+    CHECK_EQ(cowcopy__fault_set(""), 0);
+    CHECK_EQ(r, 0);
+    CHECK_EQ(rec.count, 0);
+    CHECK(same_content(path_in(src, "d1/f0"), path_in(dir, "skipped/d1/f0")));
+    /* Other errors are reported, for the directory and the file. */
+    CHECK_EQ(cowcopy__fault_set("fsetxattr=E2BIG"), 0);
+    r = cowcopy_tree_copy(src, path_in(dir, "failed"), &t, NULL);
+    CHECK_EQ(cowcopy__fault_set(""), 0);
+    CHECK_EQ(r, -E2BIG);
+    CHECK_EQ(rec.count, 2);
+    CHECK_EQ(rec.ops[0], COWCOPY_OP_SET_XATTR);
+    CHECK_EQ(rec.ops[1], COWCOPY_OP_SET_XATTR);
+    /* And without the flag a refusal is an error. */
+    t.file.flags = 0;
+    CHECK_EQ(cowcopy__fault_set("fsetxattr=EPERM"), 0);
+    r = cowcopy_tree_copy(src, path_in(dir, "refused"), &t, NULL);
+    CHECK_EQ(cowcopy__fault_set(""), 0);
+    CHECK_EQ(r, -EPERM);
+}
+
 static const struct harness_case cases[] = {
     {"counts_and_methods", test_counts_and_methods, FS_ALL},
     {"hard_links_across_threads", test_hard_links_across_threads, FS_BTRFS | FS_EXT4},
@@ -330,6 +530,10 @@ static const struct harness_case cases[] = {
     {"existing_destination_symlinks_replaced", test_existing_destination_symlinks_replaced,
      FS_BTRFS | FS_TMPFS},
     {"single_file_source", test_single_file_source, FS_EXT4},
+    {"no_specials", test_no_specials, FS_BTRFS | FS_EXT4},
+    {"keep_root_attrs", test_keep_root_attrs, FS_XFS | FS_EXT4},
+    {"exact_dir_mode", test_exact_dir_mode, FS_BTRFS | FS_TMPFS},
+    {"tree_xattr_skip_refused", test_tree_xattr_skip_refused, FS_EXT4},
 };
 
 int main(void)
