@@ -22,6 +22,10 @@ and cowcopy's own:
 
     clone(src, dst)                 clone or raise
     copy_file(src, dst, ...)        any option of the library -> CopyResult
+    shared_bytes(a, b)              bytes of b's data on a's blocks -> SharedBytes (an int)
+    usage(*paths, ...)              storage used, as btrfs du -s -> Usage
+    dedupe(*paths, dry_run=False, ...)  make identical files share -> DedupeReport
+    probe(path)                     can this filesystem clone, dedupe, offload? -> Probe
 
 reflink is "auto" (clone if possible, else copy), "always" (clone or raise
 OSError with the errno the filesystem gave, leaving nothing behind) or
@@ -40,6 +44,7 @@ import shutil as _shutil
 import stat as _stat
 import sys as _sys
 import threading as _threading
+import warnings as _warnings
 from typing import NamedTuple, Optional
 
 from shutil import Error, SameFileError, SpecialFileError
@@ -50,15 +55,26 @@ __version__ = _cowcopy.LIBRARY_VERSION
 
 __all__ = [
     "CopyResult",
+    "DedupeFile",
+    "DedupeGroup",
+    "DedupeReport",
     "Error",
+    "Probe",
+    "ProbeCheck",
     "SameFileError",
+    "SharedBytes",
     "SpecialFileError",
+    "Usage",
     "clone",
     "copy",
     "copy2",
     "copy_file",
     "copyfile",
     "copytree",
+    "dedupe",
+    "probe",
+    "shared_bytes",
+    "usage",
 ]
 
 _REFLINK_MODES = {
@@ -698,3 +714,343 @@ def _copy_left_out(left_out, dst_root, symlinks, copy_function, dirs_exist_ok, r
             except OSError as why:
                 errors.append((src_parent, parent, str(why)))
     return errors
+
+
+# ---------------------------------------------------------------- inspecting and sharing storage
+
+_SHARED_BASIS = {
+    _cowcopy.SHARED_EXTENTS: "extents",
+    _cowcopy.SHARED_SAME_FILE: "same file",
+    _cowcopy.SHARED_OTHER_FS: "different filesystems",
+    _cowcopy.SHARED_NO_MAP: "no extent map",
+}
+
+_DEDUPE_STATUS = {
+    _cowcopy.DEDUPE_SOURCE: "source",
+    _cowcopy.DEDUPE_SHARED: "shared",
+    _cowcopy.DEDUPE_WOULD_SHARE: "would_share",
+    _cowcopy.DEDUPE_ALREADY: "already_shared",
+    _cowcopy.DEDUPE_DIFFERED: "differed",
+    _cowcopy.DEDUPE_FAILED: "failed",
+}
+
+
+class SharedBytes(int):
+    """What shared_bytes() found: an int, the bytes shared, with details.
+
+    The value itself is the number of bytes of the second file's data that
+    sit on the same physical blocks as the first file's data. Attributes:
+
+    data_bytes  the second file's data: its extents clipped at end of file
+                (holes not counted). A clone has value == data_bytes.
+    size        its size (st_size).
+    basis       how the answer was found: "extents" (the physical extents
+                of both files were compared), "same file" (the same inode:
+                all of it), "different filesystems" or "no extent map" (the
+                filesystem gives none, as tmpfs: nothing can be shared).
+    """
+
+    def __new__(cls, shared, data_bytes, size, basis):
+        self = super().__new__(cls, shared)
+        self._details = (data_bytes, size, basis)
+        return self
+
+    @property
+    def data_bytes(self) -> int:
+        return self._details[0]
+
+    @property
+    def size(self) -> int:
+        return self._details[1]
+
+    @property
+    def basis(self) -> str:
+        return self._details[2]
+
+    def __repr__(self):
+        return (f"SharedBytes({int(self)}, data_bytes={self.data_bytes}, size={self.size}, "
+                f"basis={self.basis!r})")
+
+    __str__ = int.__repr__
+
+    def __reduce__(self):
+        return (SharedBytes, (int(self), *self._details))
+
+
+def shared_bytes(a, b):
+    """How many bytes of b's data sit on a's blocks: -> SharedBytes (an int).
+
+    A clone of a shares all of its data with a; a real copy shares none.
+    Measured with FIEMAP (after flushing delayed allocation), byte-exact.
+    Files on different filesystems, on filesystems that cannot share (ext4,
+    tmpfs), empty files and btrfs inline data share 0 bytes: that is an
+    answer, not an error. The result's data_bytes, size and basis say more.
+
+    Both files must be readable regular files: a directory raises
+    IsADirectoryError, a missing file FileNotFoundError, ... with filename
+    set to the path that failed. The GIL is released while measuring.
+    """
+    shared, data, size, basis = _cowcopy.shared_bytes(a, b)
+    return SharedBytes(shared, data, size, _SHARED_BASIS.get(basis, "extents"))
+
+
+class Usage(NamedTuple):
+    """What usage() measured: storage used by a set of files, with the
+    meanings of `btrfs filesystem du -s` (and `cowcopy du`).
+
+    files             regular files (inodes; hard links count once).
+    apparent_bytes    the sum of their sizes.
+    total_bytes       bytes of their data extents (whole blocks, holes not
+                      counted).
+    exclusive_bytes   of which on extents nothing else references.
+    set_shared_bytes  distinct bytes of the shared extents they use, each
+                      counted once.
+    saved_bytes       total_bytes minus the distinct bytes they use: what
+                      sharing saves inside the set.
+    inline_bytes      data in no data extent (btrfs inline data); not in
+                      total_bytes.
+    threads           worker threads used.
+    elapsed           seconds.
+    errors            OSError objects for the paths that could not be
+                      measured (with ignore_errors=True; else the first is
+                      raised).
+
+    A shared extent may also be referenced from outside the set (a
+    snapshot, another file): FIEMAP cannot tell, so deleting the files may
+    free less than exclusive_bytes + set_shared_bytes.
+    """
+
+    files: int
+    apparent_bytes: int
+    total_bytes: int
+    exclusive_bytes: int
+    set_shared_bytes: int
+    saved_bytes: int
+    inline_bytes: int
+    threads: int
+    elapsed: float
+    errors: tuple
+
+
+def _threads_arg(threads):
+    """The library's thread count for None (its choice: 0) or a positive int."""
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be None or a positive int, not {threads!r}")
+    return threads
+
+
+def _raise_first(errors, result):
+    """Raise the first of errors (an OSError), noting how many more there
+    are; with none, the library's result (a negative errno) as OSError."""
+    if not errors:
+        raise OSError(-result, _os.strerror(-result))
+    first = errors[0]
+    if len(errors) > 1 and hasattr(first, "add_note"):
+        first.add_note(f"and {len(errors) - 1} more error(s); with ignore_errors=True "
+                       "they are returned in the result's errors")
+    raise first
+
+
+def usage(*paths, one_file_system=False, threads=None, ignore_errors=False):
+    """Storage used by the regular files under paths (default: ".") -> Usage.
+
+    Every regular file under the paths counts once (hard links and
+    overlapping paths too); symlinks inside the trees are not followed, the
+    paths themselves are. Works on any filesystem with FIEMAP (btrfs, XFS,
+    ext4, ...); on tmpfs, data has no extent map and total_bytes is 0.
+
+    one_file_system  do not descend into other filesystems (du -x).
+    threads          worker threads: None for the library's choice (up to
+                     4, at most one per CPU), or a positive int.
+    ignore_errors    by default a path that cannot be measured raises its
+                     OSError (filename: that path) after the others were
+                     measured; if true, the result is returned with those
+                     errors in its errors field.
+
+    Paths are str, bytes or os.PathLike (not str and bytes mixed); paths in
+    errors have the type of the arguments. The GIL is released while
+    measuring.
+    """
+    flags = _cowcopy.USAGE_ONE_FILE_SYSTEM if one_file_system else 0
+    counters, errors, result = _cowcopy.usage(paths or (".",), flags, _threads_arg(threads))
+    if (errors or result < 0) and not ignore_errors:
+        _raise_first(errors, result)
+    return Usage(errors=tuple(errors), **counters)
+
+
+class DedupeFile(NamedTuple):
+    """One file of a DedupeGroup: its path and what happened to it,
+    "source" (the file the others now share with), "shared", "would_share"
+    (dry run), "already_shared" (it shared all its blocks already),
+    "differed" (it changed during the run: part or all not shared) or
+    "failed" (see the report's errors)."""
+
+    path: str
+    status: str
+
+
+class DedupeGroup(NamedTuple):
+    """A set of files found identical: size (of each) and files, the
+    source first (DedupeFile tuples)."""
+
+    size: int
+    files: tuple
+
+
+class DedupeReport(NamedTuple):
+    """What dedupe() found and did (the names of `cowcopy dedupe --json`).
+
+    dry_run               whether nothing was to be changed.
+    files_scanned         regular files met; bytes_scanned their total size.
+    bytes_read            file data read to compare contents.
+    cache_hits            files whose hashes came from the cache.
+    duplicate_groups      sets of 2 or more files with identical content.
+    files_deduplicated    files made to share their data (dry run: that
+                          would be); bytes_deduplicated their bytes.
+    files_already_shared  duplicates that already shared all their blocks.
+    bytes_differed        bytes found different at the last moment (a file
+                          changed after it was read; left as it is).
+    freed_estimate        bytes that sharing should free.
+    freed                 change of free space on the filesystems after a
+                          sync (0 in a dry run; other writers make it noisy).
+    elapsed               seconds.
+    errors                OSError objects for files that could not be
+                          examined or deduplicated (with ignore_errors=True;
+                          else the first is raised).
+    groups                with groups=True, a DedupeGroup per set of
+                          identical files; else ().
+    """
+
+    dry_run: bool
+    files_scanned: int
+    bytes_scanned: int
+    bytes_read: int
+    cache_hits: int
+    duplicate_groups: int
+    files_deduplicated: int
+    bytes_deduplicated: int
+    files_already_shared: int
+    bytes_differed: int
+    freed_estimate: int
+    freed: int
+    elapsed: float
+    errors: tuple
+    groups: tuple
+
+
+def dedupe(*paths, dry_run=False, min_size=0, cache=None, threads=None, one_file_system=False,
+           groups=False, ignore_errors=False):
+    """Make identical files under paths share their data blocks -> DedupeReport.
+
+    Finds regular files with identical content under the paths (files or
+    directories) and has the kernel share their blocks (FIDEDUPERANGE, on
+    btrfs and XFS with reflink). The kernel compares the bytes under lock,
+    so no file's content can change, even one written during the run;
+    mtime, ctime, mode, owner and extended attributes are left alone, and
+    atimes too where the files can be read with O_NOATIME. Hard links are
+    never broken.
+
+    dry_run          find and report, change nothing.
+    min_size         skip files smaller than this many bytes.
+    cache            a path for a SQLite cache of file hashes, read and
+                     updated, so that a later run over unchanged files reads
+                     no data again; a damaged or foreign cache is ignored
+                     with a RuntimeWarning.
+    threads          None for the library's choice (2), or a positive int.
+    one_file_system  do not descend into other filesystems.
+    groups           list every group of identical files in the report.
+    ignore_errors    by default, once the run is over, the first failure
+                     raises its OSError (a file that could not be read or
+                     shared; EOPNOTSUPP for a filesystem that cannot
+                     deduplicate, such as ext4); if true, the report is
+                     returned with them in its errors field.
+
+    Paths are str, bytes or os.PathLike (not str and bytes mixed); paths in
+    the report have the type of the arguments. The GIL is released during
+    the run; from the main thread, Ctrl-C stops it between groups.
+    """
+    if not paths:
+        raise TypeError("dedupe() needs at least one path")
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+        raise ValueError(f"min_size must be an int of 0 or more, not {min_size!r}")
+    flags = ((_cowcopy.DEDUPE_DRY_RUN if dry_run else 0)
+             | (_cowcopy.DEDUPE_ONE_FILE_SYSTEM if one_file_system else 0))
+    stats, errors, warned, found, result = _cowcopy.dedupe(
+        paths, flags, min_size, _threads_arg(threads), cache, bool(groups),
+        _threading.current_thread() is _threading.main_thread())
+    for w in warned:
+        # The note names the cache and SQLite's complaint (Python 3.11+).
+        notes = getattr(w, "__notes__", None)
+        text = f"{notes[0]}: {w.strerror}" if notes else f"ignoring the cache: {w}"
+        _warnings.warn(f"cowcopy.dedupe: {text}", RuntimeWarning, stacklevel=2)
+    if (errors or result < 0) and not ignore_errors:
+        _raise_first(errors, result)
+    return DedupeReport(
+        dry_run=bool(dry_run),
+        files_scanned=stats["files_scanned"],
+        bytes_scanned=stats["bytes_scanned"],
+        bytes_read=stats["bytes_read"],
+        cache_hits=stats["cache_hits"],
+        duplicate_groups=stats["groups"],
+        files_deduplicated=stats["files_deduped"],
+        bytes_deduplicated=stats["bytes_deduped"],
+        files_already_shared=stats["files_already_shared"],
+        bytes_differed=stats["bytes_differed"],
+        freed_estimate=stats["freed_estimate"],
+        freed=stats["freed"],
+        elapsed=stats["elapsed"],
+        errors=tuple(errors),
+        groups=tuple(DedupeGroup(size, tuple(DedupeFile(p, _DEDUPE_STATUS.get(s, "failed"))
+                                             for p, s in files))
+                     for size, files in found))
+
+
+class ProbeCheck(NamedTuple):
+    """One answer of probe(): answer "yes", "no" or "unknown" (could not be
+    tried, e.g. the directory is not writable); for "no" and "unknown",
+    errno and call say which call refused or failed and how (errno 0: it
+    did nothing, as copy_file_range copying no byte); None for "yes"."""
+
+    answer: str
+    errno: Optional[int]
+    call: Optional[str]
+
+
+class Probe(NamedTuple):
+    """What probe() found about a directory's filesystem.
+
+    directory   the path probed, as given (after os.fspath).
+    filesystem  "btrfs", "xfs", "ext4", "tmpfs", "overlay", ... or "unknown".
+    fs_magic    statfs's f_type; block_size its f_bsize.
+    writable    whether temporary files could be made there (else every
+                answer is "unknown").
+    clone       ProbeCheck: can files be cloned (FICLONE)?
+    dedupe      ProbeCheck: can identical data be shared (FIDEDUPERANGE)?
+    offload     ProbeCheck: does copy_file_range copy data?
+    """
+
+    directory: str
+    filesystem: str
+    fs_magic: int
+    block_size: int
+    writable: bool
+    clone: ProbeCheck
+    dedupe: ProbeCheck
+    offload: ProbeCheck
+
+
+def probe(path):
+    """What the filesystem holding the directory path can do -> Probe.
+
+    Found by trying each operation on temporary files made in path and
+    removed afterwards (unnamed O_TMPFILE files where the filesystem has
+    them, so nothing is left even if the process is killed). A directory
+    the caller cannot write to gives "unknown" answers, not an error; one
+    that cannot be examined at all (missing, not a directory) raises its
+    OSError with filename set. The GIL is released while probing.
+    """
+    name, magic, block_size, writable, clone_, dedupe_, offload = _cowcopy.probe(path)
+    return Probe(_os.fspath(path), name, magic, block_size, writable, ProbeCheck(*clone_),
+                 ProbeCheck(*dedupe_), ProbeCheck(*offload))

@@ -69,3 +69,85 @@ def copy_file(
     force: bool = False,
     fsync: bool = False,
 ) -> CopyResult: ...
+
+class SharedBytes(int):
+    def __new__(cls, shared: int, data_bytes: int, size: int, basis: str) -> SharedBytes: ...
+    @property
+    def data_bytes(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def basis(self) -> Literal["extents", "same file", "different filesystems", "no extent map"]: ...
+
+def shared_bytes(a: _StrOrBytesPath, b: _StrOrBytesPath) -> SharedBytes: ...
+
+class Usage(NamedTuple):
+    files: int
+    apparent_bytes: int
+    total_bytes: int
+    exclusive_bytes: int
+    set_shared_bytes: int
+    saved_bytes: int
+    inline_bytes: int
+    threads: int
+    elapsed: float
+    errors: tuple[OSError, ...]
+
+def usage(
+    *paths: _StrOrBytesPath, one_file_system: bool = False, threads: int | None = None, ignore_errors: bool = False
+) -> Usage: ...
+
+_DedupeStatus = Literal["source", "shared", "would_share", "already_shared", "differed", "failed"]
+
+class DedupeFile(NamedTuple):
+    path: str | bytes
+    status: _DedupeStatus
+
+class DedupeGroup(NamedTuple):
+    size: int
+    files: tuple[DedupeFile, ...]
+
+class DedupeReport(NamedTuple):
+    dry_run: bool
+    files_scanned: int
+    bytes_scanned: int
+    bytes_read: int
+    cache_hits: int
+    duplicate_groups: int
+    files_deduplicated: int
+    bytes_deduplicated: int
+    files_already_shared: int
+    bytes_differed: int
+    freed_estimate: int
+    freed: int
+    elapsed: float
+    errors: tuple[OSError, ...]
+    groups: tuple[DedupeGroup, ...]
+
+def dedupe(
+    *paths: _StrOrBytesPath,
+    dry_run: bool = False,
+    min_size: int = 0,
+    cache: _StrOrBytesPath | None = None,
+    threads: int | None = None,
+    one_file_system: bool = False,
+    groups: bool = False,
+    ignore_errors: bool = False,
+) -> DedupeReport: ...
+
+class ProbeCheck(NamedTuple):
+    answer: Literal["yes", "no", "unknown"]
+    errno: int | None
+    call: str | None
+
+class Probe(NamedTuple):
+    directory: str | bytes
+    filesystem: str
+    fs_magic: int
+    block_size: int
+    writable: bool
+    clone: ProbeCheck
+    dedupe: ProbeCheck
+    offload: ProbeCheck
+
+def probe(path: _StrOrBytesPath) -> Probe: ...

@@ -1,4 +1,5 @@
 # _cowcopy.pyi - type stubs for the C extension (use the cowcopy package instead).
+from collections.abc import Sequence
 from typing import Final, TypedDict, Union
 import os
 
@@ -33,6 +34,21 @@ OP_READ_LINK: Final[int]
 OP_MAKE_LINK: Final[int]
 OP_OVERWRITE_NONDIR: Final[int]
 OP_SPECIAL_FILE: Final[int]
+OP_CACHE: Final[int]
+OP_DEDUPE_FS: Final[int]
+SHARED_EXTENTS: Final[int]
+SHARED_SAME_FILE: Final[int]
+SHARED_OTHER_FS: Final[int]
+SHARED_NO_MAP: Final[int]
+USAGE_ONE_FILE_SYSTEM: Final[int]
+DEDUPE_DRY_RUN: Final[int]
+DEDUPE_ONE_FILE_SYSTEM: Final[int]
+DEDUPE_SOURCE: Final[int]
+DEDUPE_SHARED: Final[int]
+DEDUPE_WOULD_SHARE: Final[int]
+DEDUPE_ALREADY: Final[int]
+DEDUPE_DIFFERED: Final[int]
+DEDUPE_FAILED: Final[int]
 LIBRARY_VERSION: Final[str]
 TESTING: Final[bool]
 
@@ -70,3 +86,55 @@ def tree_copy(
     threads: int = ...,
     check_signals: bool = ...,
 ) -> tuple[list[_TreeFailure], _TreeStats]: ...
+
+# (shared_bytes, data_bytes, size, basis: a SHARED_* constant)
+def shared_bytes(file: _Path, other: _Path) -> tuple[int, int, int, int]: ...
+
+class _UsageCounters(TypedDict):
+    files: int
+    apparent_bytes: int
+    total_bytes: int
+    exclusive_bytes: int
+    set_shared_bytes: int
+    saved_bytes: int
+    inline_bytes: int
+    threads: int
+    elapsed: float
+
+# (counters, errors, the library's result: 0 or a negative errno)
+def usage(paths: Sequence[_Path], flags: int = ..., threads: int = ...) -> tuple[_UsageCounters, list[OSError], int]: ...
+
+# (answer: "yes" | "no" | "unknown", errno, call)
+_ProbeCheck = tuple[str, Union[int, None], Union[str, None]]
+
+# (fs_name, fs_magic, block_size, writable, clone, dedupe, offload)
+def probe(dir: _Path, /) -> tuple[str, int, int, bool, _ProbeCheck, _ProbeCheck, _ProbeCheck]: ...
+
+class _DedupeStats(TypedDict):
+    files_scanned: int
+    bytes_scanned: int
+    bytes_read: int
+    cache_hits: int
+    groups: int
+    files_deduped: int
+    bytes_deduped: int
+    files_already_shared: int
+    bytes_differed: int
+    errors: int
+    freed_estimate: int
+    freed: int
+    elapsed: float
+
+# (size, [(path, status: a DEDUPE_* status constant), ...])
+_DedupeGroup = tuple[int, list[tuple[Union[str, bytes], int]]]
+
+# (stats, errors, cache warnings, groups, the library's result)
+def dedupe(
+    paths: Sequence[_Path],
+    flags: int = ...,
+    min_size: int = ...,
+    threads: int = ...,
+    cache: _Path | None = ...,
+    groups: bool = ...,
+    check_signals: bool = ...,
+) -> tuple[_DedupeStats, list[OSError], list[OSError], list[_DedupeGroup], int]: ...

@@ -77,12 +77,20 @@ class StubTest(unittest.TestCase):
         for name in cowcopy.__all__:
             self.assertIn(name, names | imported, name)
         for name, node in functions.items():
-            params = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+            args = node.args
+            params = [a.arg for a in args.posonlyargs + args.args]
+            params += [args.vararg.arg] if args.vararg else []
+            params += [a.arg for a in args.kwonlyargs]
             actual = list(inspect.signature(getattr(cowcopy, name)).parameters)
             self.assertEqual(params, actual, name)
-        result = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "CopyResult")
-        fields = [n.target.id for n in result.body if isinstance(n, ast.AnnAssign)]
-        self.assertEqual(fields, list(cowcopy.CopyResult._fields))
+        # Every named tuple's fields, in order.
+        classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        tuples = [name for name in cowcopy.__all__ if hasattr(getattr(cowcopy, name), "_fields")]
+        self.assertIn("CopyResult", tuples)
+        self.assertIn("DedupeReport", tuples)
+        for name in tuples:
+            fields = [n.target.id for n in classes[name].body if isinstance(n, ast.AnnAssign)]
+            self.assertEqual(fields, list(getattr(cowcopy, name)._fields), name)
 
     def test_extension_stub_matches_the_module(self):
         tree = self.stub("_cowcopy.pyi")
