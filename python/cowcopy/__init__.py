@@ -988,20 +988,7 @@ def dedupe(*paths, dry_run=False, min_size=0, cache=None, threads=None, one_file
     if (errors or result < 0) and not ignore_errors:
         _raise_first(errors, result)
     return DedupeReport(
-        dry_run=bool(dry_run),
-        files_scanned=stats["files_scanned"],
-        bytes_scanned=stats["bytes_scanned"],
-        bytes_read=stats["bytes_read"],
-        cache_hits=stats["cache_hits"],
-        duplicate_groups=stats["groups"],
-        files_deduplicated=stats["files_deduped"],
-        bytes_deduplicated=stats["bytes_deduped"],
-        files_already_shared=stats["files_already_shared"],
-        bytes_differed=stats["bytes_differed"],
-        freed_estimate=stats["freed_estimate"],
-        freed=stats["freed"],
-        elapsed=stats["elapsed"],
-        errors=tuple(errors),
+        dry_run=bool(dry_run), **stats, errors=tuple(errors),
         groups=tuple(DedupeGroup(size, tuple(DedupeFile(p, _DEDUPE_STATUS.get(s, "failed"))
                                              for p, s in files))
                      for size, files in found))

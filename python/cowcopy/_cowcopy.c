@@ -645,10 +645,11 @@ typedef struct {
     const char **names;  /* their encodings, for the library */
 } path_list;
 
-/* Convert the sequence seq into *pl; all must be str-like or all bytes-like
- * (TypeError otherwise, as os.path.join). @return 0, or -1 with an exception
- * set. path_list_clear() is needed either way. */
-static int path_list_init(path_list *pl, PyObject *seq)
+/* Convert the sequence seq into *pl for the function named what: at least
+ * one path (else ValueError), all str-like or all bytes-like (else
+ * TypeError, as os.path.join). @return 0, or -1 with an exception set.
+ * path_list_clear() is needed either way. */
+static int path_list_init(path_list *pl, PyObject *seq, const char *what)
 {
     memset(pl, 0, sizeof *pl);
     PyObject *fast = PySequence_Fast(seq, "paths must be a sequence");
@@ -675,6 +676,10 @@ static int path_list_init(path_list *pl, PyObject *seq)
         }
     }
     Py_DECREF(fast);
+    if (r == 0 && n == 0) {
+        PyErr_Format(PyExc_ValueError, "%s() needs at least one path", what);
+        r = -1;
+    }
     return r;
 }
 
@@ -778,12 +783,8 @@ static PyObject *cowcopy_usage_py(PyObject *module, PyObject *args, PyObject *kw
     usage_call call;
     memset(&call, 0, sizeof call);
     PyObject *ret = NULL;
-    if (path_list_init(&paths, paths_arg) < 0)
+    if (path_list_init(&paths, paths_arg, "usage") < 0)
         goto out;
-    if (paths.count == 0) {
-        PyErr_SetString(PyExc_ValueError, "usage() needs at least one path");
-        goto out;
-    }
     call.paths = &paths;
     cowcopy_usage_options_init(&call.opts);
     call.opts.flags = (unsigned)flags;
@@ -972,7 +973,11 @@ PyDoc_STRVAR(dedupe_doc,
 "--\n\n"
 "Make identical files under paths (a sequence) share their data, with\n"
 "cowcopy_dedupe(): a tuple (stats, errors, warnings, groups, result).\n"
-"stats is a dict of the library's counters; errors a list of OSError\n"
+"stats is a dict of the library's counters, named as by cowcopy dedupe\n"
+"--json (files_scanned, bytes_scanned, bytes_read, cache_hits,\n"
+"duplicate_groups, files_deduplicated, bytes_deduplicated,\n"
+"files_already_shared, bytes_differed, freed_estimate, freed, elapsed);\n"
+"errors a list of OSError\n"
 "objects (filename: the file, or the source a file was to share with,\n"
 "filename2 then that file), warnings the same for a cache that was ignored;\n"
 "groups, with groups true, a list of (size, [(path, status), ...]) per\n"
@@ -1006,12 +1011,8 @@ static PyObject *cowcopy_dedupe_py(PyObject *module, PyObject *args, PyObject *k
     dedupe_call call;
     memset(&call, 0, sizeof call);
     PyObject *ret = NULL;
-    if (path_list_init(&paths, paths_arg) < 0)
+    if (path_list_init(&paths, paths_arg, "dedupe") < 0)
         goto out;
-    if (paths.count == 0) {
-        PyErr_SetString(PyExc_ValueError, "dedupe() needs at least one path");
-        goto out;
-    }
     if (cache_arg != Py_None && path_arg_init(&cache, cache_arg) < 0)
         goto out;
     call.paths = &paths;
@@ -1042,16 +1043,16 @@ static PyObject *cowcopy_dedupe_py(PyObject *module, PyObject *args, PyObject *k
     const cowcopy_dedupe_stats *s = &call.stats;
     PyObject *like = paths.args[0].name;
     PyObject *stats = Py_BuildValue(
-        "{sKsKsKsKsKsKsKsKsKsKsKsLsd}", "files_scanned", (unsigned long long)s->files_scanned,
+        "{sKsKsKsKsKsKsKsKsKsKsLsd}", "files_scanned", (unsigned long long)s->files_scanned,
         "bytes_scanned", (unsigned long long)s->bytes_scanned, "bytes_read",
         (unsigned long long)s->bytes_read, "cache_hits", (unsigned long long)s->cache_hits,
-        "groups", (unsigned long long)s->groups, "files_deduped",
-        (unsigned long long)s->files_deduped, "bytes_deduped",
+        "duplicate_groups", (unsigned long long)s->groups, "files_deduplicated",
+        (unsigned long long)s->files_deduped, "bytes_deduplicated",
         (unsigned long long)s->bytes_deduped, "files_already_shared",
         (unsigned long long)s->files_already_shared, "bytes_differed",
-        (unsigned long long)s->bytes_differed, "errors", (unsigned long long)s->errors,
-        "freed_estimate", (unsigned long long)s->freed_estimate, "freed", (long long)s->freed,
-        "elapsed", s->elapsed);
+        (unsigned long long)s->bytes_differed, "freed_estimate",
+        (unsigned long long)s->freed_estimate, "freed", (long long)s->freed, "elapsed",
+        s->elapsed);
     PyObject *errors = stats ? errors_list(&call.failures, like, 0) : NULL;
     PyObject *warnings = errors ? errors_list(&call.failures, like, 1) : NULL;
     PyObject *groups = !warnings ? NULL : want_groups ? groups_list(&call, like)

@@ -115,12 +115,11 @@ class _DedupeStats(TypedDict):
     bytes_scanned: int
     bytes_read: int
     cache_hits: int
-    groups: int
-    files_deduped: int
-    bytes_deduped: int
+    duplicate_groups: int
+    files_deduplicated: int
+    bytes_deduplicated: int
     files_already_shared: int
     bytes_differed: int
-    errors: int
     freed_estimate: int
     freed: int
     elapsed: float
