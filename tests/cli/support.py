@@ -1,37 +1,25 @@
-"""support.py - shared helpers for the CLI test suites (standard library only).
+"""support.py - helpers for the CLI test suites (standard library only).
 
-Suites are unittest modules; main() runs them and prints one line per test,
-"PASS name", "FAIL name: why" or "SKIP name: why", the format tests/run.sh
-tallies. Scratch filesystems come from COWCOPY_TEST_FS ("btrfs=/mnt/..:...")
-and the command under test from COWCOPY (a path to the cowcopy binary).
-
-Clones are proven with FIEMAP read here, directly through ioctl, not with
-the code under test.
+The shared part (scratch filesystems from COWCOPY_TEST_FS, FIEMAP read
+directly through ioctl, generated files, per-filesystem test classes, the
+PASS/FAIL/SKIP line runner) is tests/lib/suitelib.py, which the Python
+package's suites use too; this module adds what is the CLI's own: the
+command under test, from COWCOPY (a path to the cowcopy binary), and run().
 """
-import array
-import fcntl
 import os
-import shutil
-import struct
 import subprocess
 import sys
-import tempfile
-import traceback
-import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+import suitelib  # noqa: E402
+from suitelib import (ALL_FILESYSTEMS, COW_FILESYSTEMS, FIEMAP_EXTENT_DATA_INLINE,  # noqa: E402,F401
+                      FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNKNOWN,
+                      FIEMAP_FLAG_SYNC, FILESYSTEMS, FS_IOC_FIEMAP, NOBODY, NOCOW_FILESYSTEMS,
+                      TOP, extents, is_clone_of, listing, main, on_filesystems, read,
+                      shares_any_block, write_random)
 
 COWCOPY = os.environ.get("COWCOPY", os.path.join(os.path.dirname(__file__), "../../build/cowcopy"))
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-FILESYSTEMS = {}
-for item in filter(None, os.environ.get("COWCOPY_TEST_FS", "").split(":")):
-    name, _, mnt = item.partition("=")
-    FILESYSTEMS[name] = mnt
-
-COW_FILESYSTEMS = ("btrfs", "xfs")
-NOCOW_FILESYSTEMS = ("ext4", "tmpfs")
-ALL_FILESYSTEMS = COW_FILESYSTEMS + NOCOW_FILESYSTEMS
-
-NOBODY = 65534
 
 
 def run(args, user=None, env=None, input=None, cwd=None, timeout=120, stdout=None):
@@ -48,190 +36,12 @@ def run(args, user=None, env=None, input=None, cwd=None, timeout=120, stdout=Non
                           stderr=subprocess.PIPE)
 
 
-# ---------------------------------------------------------------- FIEMAP
+class FsTestCase(suitelib.FsTestCase):
+    """suitelib.FsTestCase with directories named cli-* and assertRuns."""
 
-FS_IOC_FIEMAP = 0xC020660B
-FIEMAP_FLAG_SYNC = 0x1
-FIEMAP_EXTENT_LAST = 0x1
-FIEMAP_EXTENT_UNKNOWN = 0x2
-FIEMAP_EXTENT_DATA_INLINE = 0x200
-FIEMAP_EXTENT_SHARED = 0x2000
-
-
-def extents(path):
-    """[(logical, physical, length, flags)] of path, after a sync."""
-    out = []
-    start = 0
-    with open(path, "rb") as f:
-        while True:
-            count = 128
-            header = struct.pack("=QQLLLL", start, 0xFFFFFFFFFFFFFFFF - start,
-                                 FIEMAP_FLAG_SYNC, 0, count, 0)
-            buf = bytearray(header + b"\0" * (56 * count))
-            fcntl.ioctl(f.fileno(), FS_IOC_FIEMAP, buf)
-            mapped = struct.unpack_from("=L", buf, 20)[0]
-            if mapped == 0:
-                return out
-            last = False
-            for i in range(mapped):
-                logical, physical, length, _, _, flags = struct.unpack_from(
-                    "=QQQQQL", buf, 32 + 56 * i)
-                out.append((logical, physical, length, flags))
-                start = logical + length
-                last = last or bool(flags & FIEMAP_EXTENT_LAST)
-            if last:
-                return out
-
-
-def is_clone_of(dst, src):
-    """Every extent of dst is flagged shared and sits at the same physical
-    place as src's data at the same offset; both have data."""
-    d, s = extents(dst), extents(src)
-    if not d or not s:
-        return False
-    for logical, physical, length, flags in d:
-        if not flags & FIEMAP_EXTENT_SHARED or flags & FIEMAP_EXTENT_DATA_INLINE:
-            return False
-        off = 0
-        while off < length:
-            for sl, sp, slen, _ in s:
-                if sl <= logical + off < sl + slen:
-                    delta = logical + off - sl
-                    if sp + delta != physical + off:
-                        return False
-                    off += min(slen - delta, length - off)
-                    break
-            else:
-                return False
-    return True
-
-
-def shares_any_block(a, b):
-    ea, eb = extents(a), extents(b)
-    skip = FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_UNKNOWN
-    return any(pa < pb + lb and pb < pa + la
-               for _, pa, la, fa in ea if not fa & skip
-               for _, pb, lb, fb in eb if not fb & skip)
-
-
-# ---------------------------------------------------------------- files
-
-def write_random(path, size, seed):
-    """Deterministic pseudo-random content (fixed seed)."""
-    import random
-    rng = random.Random(seed)
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(left, 1 << 20)
-            f.write(rng.randbytes(n))
-            left -= n
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def listing(path):
-    return sorted(os.listdir(path))
-
-
-# ---------------------------------------------------------------- cases
-
-class FsTestCase(unittest.TestCase):
-    """A test case bound to one scratch filesystem (self.fs, self.mnt), with
-    a fresh directory self.dir removed afterwards."""
-
-    fs = None
-
-    def setUp(self):
-        if self.fs not in FILESYSTEMS:
-            self.skipTest(f"no scratch {self.fs} filesystem (tests/run.sh makes them as root)")
-        self.mnt = FILESYSTEMS[self.fs]
-        self.dir = tempfile.mkdtemp(prefix="cli-", dir=self.mnt)
-        os.chmod(self.dir, 0o777)
-        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
-
-    def path(self, *names):
-        return os.path.join(self.dir, *names)
-
-    def dir_on(self, fs):
-        """A fresh directory on another scratch filesystem, or skip."""
-        if fs not in FILESYSTEMS:
-            self.skipTest(f"no scratch {fs} filesystem")
-        d = tempfile.mkdtemp(prefix="cli-", dir=FILESYSTEMS[fs])
-        os.chmod(d, 0o777)
-        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
-        return d
+    prefix = "cli-"
 
     def assertRuns(self, result, code=0):
         """Assert the exit status, showing stderr when it is not as expected."""
         self.assertEqual(result.returncode, code,
                          f"exit {result.returncode}, stderr: {result.stderr.decode(errors='replace')}")
-
-
-def on_filesystems(*names):
-    """Class decorator: one copy of the test class per filesystem, named
-    Class[fs], registered in the defining module."""
-    def decorate(cls):
-        module = sys.modules[cls.__module__]
-        for fs in names:
-            sub = type(f"{cls.__name__}[{fs}]", (cls,), {"fs": fs, "__test__": True})
-            sub.__qualname__ = sub.__name__
-            setattr(module, sub.__name__, sub)
-        cls.__test__ = False
-        return cls
-    return decorate
-
-
-class _LineResult(unittest.TestResult):
-    def _name(self, test):
-        return f"{type(test).__name__}.{test._testMethodName}"
-
-    def addSuccess(self, test):
-        print(f"PASS {self._name(test)}", flush=True)
-
-    def addFailure(self, test, err):
-        self._report(test, err)
-
-    def addError(self, test, err):
-        self._report(test, err)
-
-    def _report(self, test, err):
-        super().addFailure(test, err)
-        lines = traceback.format_exception(*err)
-        where = [l.strip().splitlines()[0] for l in lines if l.strip().startswith("File")]
-        last = str(err[1]).replace("\n", " | ")[:600]
-        print(f"FAIL {self._name(test)}: {where[-1] if where else ''}: {last}", flush=True)
-        sys.stderr.write("".join(lines))
-
-    def addSkip(self, test, reason):
-        print(f"SKIP {self._name(test)}: {reason}", flush=True)
-
-
-def main():
-    """Run the calling module's tests; print PASS/FAIL/SKIP lines."""
-    module = sys.modules["__main__"]
-    loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
-    for name in sorted(dir(module)):
-        obj = getattr(module, name)
-        if (isinstance(obj, type) and issubclass(obj, unittest.TestCase)
-                and obj.__dict__.get("__test__", True) is not False):
-            suite.addTests(loader.loadTestsFromTestCase(obj))
-    only = os.environ.get("COWCOPY_TEST_ONLY")
-    result = _LineResult()
-    for test in _flatten(suite):
-        if only and only not in f"{type(test).__name__}.{test._testMethodName}":
-            continue
-        test.run(result)
-    sys.exit(1 if result.failures or result.errors else 0)
-
-
-def _flatten(suite):
-    for t in suite:
-        if isinstance(t, unittest.TestSuite):
-            yield from _flatten(t)
-        else:
-            yield t

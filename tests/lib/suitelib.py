@@ -1,0 +1,255 @@
+"""suitelib.py - what the Python-written test suites share: the CLI suites
+(tests/cli/support.py) and the Python package's (python/tests/support.py)
+build on this module (standard library only).
+
+Suites are unittest modules; main() runs one and prints one line per test,
+"PASS name", "FAIL name: why" or "SKIP name: why", the format tests/run.sh
+tallies (a failing subtest is a FAIL line of its own; expected failures and
+unexpected successes are not allowed). Scratch filesystems come from
+COWCOPY_TEST_FS ("btrfs=/mnt/..:ext4=..."), made by tests/run.sh as root
+(tests/lib/scratch.sh).
+
+Clones are proven with FIEMAP, read here directly through fcntl.ioctl, never
+with the code under test.
+"""
+import fcntl
+import os
+import random
+import shutil
+import struct
+import sys
+import tempfile
+import traceback
+import unittest
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+FILESYSTEMS = {}
+for _item in filter(None, os.environ.get("COWCOPY_TEST_FS", "").split(":")):
+    _name, _, _mnt = _item.partition("=")
+    FILESYSTEMS[_name] = _mnt
+
+COW_FILESYSTEMS = ("btrfs", "xfs")
+NOCOW_FILESYSTEMS = ("ext4", "tmpfs")
+ALL_FILESYSTEMS = COW_FILESYSTEMS + NOCOW_FILESYSTEMS
+
+NOBODY = 65534
+
+# ---------------------------------------------------------------- FIEMAP
+
+FS_IOC_FIEMAP = 0xC020660B
+FIEMAP_FLAG_SYNC = 0x1
+FIEMAP_EXTENT_LAST = 0x1
+FIEMAP_EXTENT_UNKNOWN = 0x2
+FIEMAP_EXTENT_DATA_INLINE = 0x200
+FIEMAP_EXTENT_SHARED = 0x2000
+
+
+def extents(path):
+    """[(logical, physical, length, flags)] of path, after a sync."""
+    out = []
+    start = 0
+    with open(path, "rb") as f:
+        while True:
+            count = 128
+            header = struct.pack("=QQLLLL", start, 0xFFFFFFFFFFFFFFFF - start,
+                                 FIEMAP_FLAG_SYNC, 0, count, 0)
+            buf = bytearray(header + b"\0" * (56 * count))
+            fcntl.ioctl(f.fileno(), FS_IOC_FIEMAP, buf)
+            mapped = struct.unpack_from("=L", buf, 20)[0]
+            if mapped == 0:
+                return out
+            last = False
+            for i in range(mapped):
+                logical, physical, length, _, _, flags = struct.unpack_from(
+                    "=QQQQQL", buf, 32 + 56 * i)
+                out.append((logical, physical, length, flags))
+                start = logical + length
+                last = last or bool(flags & FIEMAP_EXTENT_LAST)
+            if last:
+                return out
+
+
+def is_clone_of(dst, src):
+    """Every extent of dst is flagged shared and sits at the same physical
+    place as src's data at the same offset; both have data."""
+    d, s = extents(dst), extents(src)
+    if not d or not s:
+        return False
+    for logical, physical, length, flags in d:
+        if not flags & FIEMAP_EXTENT_SHARED or flags & FIEMAP_EXTENT_DATA_INLINE:
+            return False
+        off = 0
+        while off < length:
+            for sl, sp, slen, _ in s:
+                if sl <= logical + off < sl + slen:
+                    delta = logical + off - sl
+                    if sp + delta != physical + off:
+                        return False
+                    off += min(slen - delta, length - off)
+                    break
+            else:
+                return False
+    return True
+
+
+def shares_any_block(a, b):
+    """Do a and b have any physical block in common?"""
+    ea, eb = extents(a), extents(b)
+    skip = FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_UNKNOWN
+    return any(pa < pb + lb and pb < pa + la
+               for _, pa, la, fa in ea if not fa & skip
+               for _, pb, lb, fb in eb if not fb & skip)
+
+
+# ---------------------------------------------------------------- files
+
+def write_random(path, size, seed):
+    """Deterministic pseudo-random content (fixed seed)."""
+    rng = random.Random(seed)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            f.write(rng.randbytes(n))
+            left -= n
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def listing(path):
+    return sorted(os.listdir(path))
+
+
+# ---------------------------------------------------------------- cases
+
+class FsTestCase(unittest.TestCase):
+    """A test case bound to one scratch filesystem (self.fs, self.mnt), with
+    a fresh directory self.dir (named prefix + random, writable by all)
+    removed afterwards."""
+
+    fs = None
+    prefix = "t-"
+
+    def setUp(self):
+        if self.fs not in FILESYSTEMS:
+            self.skipTest(f"no scratch {self.fs} filesystem (tests/run.sh makes them as root)")
+        self.mnt = FILESYSTEMS[self.fs]
+        self.dir = tempfile.mkdtemp(prefix=self.prefix, dir=self.mnt)
+        os.chmod(self.dir, 0o777)
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def path(self, *names):
+        return os.path.join(self.dir, *names)
+
+    def dir_on(self, fs):
+        """A fresh directory on another scratch filesystem, or skip."""
+        if fs not in FILESYSTEMS:
+            self.skipTest(f"no scratch {fs} filesystem")
+        d = tempfile.mkdtemp(prefix=self.prefix, dir=FILESYSTEMS[fs])
+        os.chmod(d, 0o777)
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        return d
+
+
+def on_filesystems(*names):
+    """Class decorator: one copy of the test class per filesystem, named
+    Class[fs], registered in the defining module."""
+    def decorate(cls):
+        module = sys.modules[cls.__module__]
+        for fs in names:
+            sub = type(f"{cls.__name__}[{fs}]", (cls,), {"fs": fs, "__test__": True})
+            sub.__qualname__ = sub.__name__
+            setattr(module, sub.__name__, sub)
+        cls.__test__ = False
+        return cls
+    return decorate
+
+
+# ---------------------------------------------------------------- running
+
+class LineResult(unittest.TestResult):
+    """Prints one PASS/FAIL/SKIP line per test; tracebacks go to stderr.
+    prefix is put before each test's name."""
+
+    def __init__(self, prefix=""):
+        super().__init__()
+        self.prefix = prefix
+        self.passed = 0
+
+    def name(self, test):
+        case = getattr(test, "test_case", test)  # a subtest names its test
+        name = f"{self.prefix}{type(case).__name__}.{case._testMethodName}"
+        return name if case is test else f"{name} {test._subDescription()}"
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed += 1
+        print(f"PASS {self.name(test)}", flush=True)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._report(test, err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._report(test, err)
+
+    def _report(self, test, err):
+        lines = traceback.format_exception(*err)
+        where = [l.strip().splitlines()[0] for l in lines if l.strip().startswith("File")]
+        last = str(err[1]).replace("\n", " | ")[:600]
+        print(f"FAIL {self.name(test)}: {where[-1] if where else ''}: {last}", flush=True)
+        sys.stderr.write(f"---- {self.name(test)}\n" + "".join(lines))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        print(f"SKIP {self.name(test)}: {reason}", flush=True)
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        print(f"FAIL {self.name(test)}: expected failures are not allowed here", flush=True)
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        print(f"FAIL {self.name(test)}: unexpected success", flush=True)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._report(subtest, err)
+
+    def wasSuccessful(self):
+        return super().wasSuccessful() and not self.unexpectedSuccesses
+
+
+def flatten(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from flatten(t)
+        else:
+            yield t
+
+
+def main():
+    """Run the calling module's tests; print PASS/FAIL/SKIP lines and exit
+    0 only if all passed. The environment variable COWCOPY_TEST_ONLY keeps
+    tests whose name contains it."""
+    module = sys.modules["__main__"]
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for name in sorted(dir(module)):
+        obj = getattr(module, name)
+        if (isinstance(obj, type) and issubclass(obj, unittest.TestCase)
+                and obj.__dict__.get("__test__", True) is not False):
+            suite.addTests(loader.loadTestsFromTestCase(obj))
+    only = os.environ.get("COWCOPY_TEST_ONLY")
+    result = LineResult()
+    for test in flatten(suite):
+        if only and only not in f"{type(test).__name__}.{test._testMethodName}":
+            continue
+        test.run(result)
+    sys.exit(0 if result.wasSuccessful() else 1)
