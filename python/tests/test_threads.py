@@ -5,9 +5,13 @@ thread-safe: copies from many threads must all be right (clones proven by
 extents where the filesystem clones), racing copies onto one destination must
 leave one complete copy and no debris, and Python code must keep running
 while a long copy, or a tree copy, is under way. Tree copies from several
-Python threads, each with its own worker threads, must all be whole.
+Python threads, each with its own worker threads, must all be whole. The
+same for shared_bytes, usage, dedupe and probe: right answers from many
+threads at once, Python running while usage and dedupe work, and a signal
+handler's exception stopping a dedupe run from the main thread.
 """
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -15,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import support
 from support import (FsTestCase, LibrarySpy, is_clone_of, listing, on_filesystems, read,
-                     write_random)
+                     shares_any_block, write_random)
 
 import cowcopy
 
@@ -202,6 +206,169 @@ class TreeGilReleaseTest(FsTestCase):
         # were held for the whole call.
         self.assertGreater(ticks, 1000 * (end - start), f"{ticks} in {end - start:.3f} s")
         self.assertEqual(sum(len(files) for _, _, files in os.walk(self.path("dst"))), 3000)
+
+
+def make_pairs(root, pairs, size, seed):
+    """pairs pairs of identical files (real copies) under root, pair i of
+    size + i bytes, so that each pair is a group of its own."""
+    os.makedirs(root)
+    for i in range(pairs):
+        write_random(os.path.join(root, f"{i}a"), size + i, seed + i)
+        with open(os.path.join(root, f"{i}a"), "rb") as f, \
+                open(os.path.join(root, f"{i}b"), "wb") as g:
+            g.write(f.read())
+
+
+@on_filesystems("btrfs", "xfs")
+class InspectThreadsTest(FsTestCase):
+    def test_every_call_from_many_threads_at_once(self):
+        # Each thread has its own directory: a file, a clone of it and a real
+        # copy; it measures, probes and deduplicates there, all at once.
+        for i in range(THREADS):
+            d = self.path(str(i))
+            os.mkdir(d)
+            write_random(os.path.join(d, "a"), 200000 + i * 4096, 300 + i)
+            cowcopy.clone(os.path.join(d, "a"), os.path.join(d, "clone"))
+            cowcopy.copyfile(os.path.join(d, "a"), os.path.join(d, "copy"), reflink="never")
+        barrier = threading.Barrier(THREADS)
+
+        def work(i):
+            d = self.path(str(i))
+            size = 200000 + i * 4096
+            barrier.wait()
+            shared = (cowcopy.shared_bytes(os.path.join(d, "a"), os.path.join(d, "clone")),
+                      cowcopy.shared_bytes(os.path.join(d, "a"), os.path.join(d, "copy")))
+            probe = cowcopy.probe(d)
+            before = cowcopy.usage(d)
+            report = cowcopy.dedupe(d, groups=True)
+            after = cowcopy.usage(d)
+            return size, shared, probe, before, report, after
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            results = list(pool.map(work, range(THREADS)))
+        for i, (size, shared, probe, before, report, after) in enumerate(results):
+            d = self.path(str(i))
+            blocks = -(-size // 4096) * 4096
+            self.assertEqual(shared, (size, 0), i)
+            self.assertEqual((probe.directory, probe.filesystem, probe.clone.answer,
+                              probe.dedupe.answer), (d, self.fs, "yes", "yes"), i)
+            self.assertEqual((before.files, before.total_bytes, before.set_shared_bytes,
+                              before.saved_bytes), (3, 3 * blocks, blocks, blocks), i)
+            self.assertEqual((report.files_deduplicated, report.files_already_shared,
+                              report.errors, len(report.groups)), (1, 1, (), 1), i)
+            self.assertEqual({f.path for f in report.groups[0].files},
+                             {os.path.join(d, n) for n in ("a", "clone", "copy")})
+            self.assertEqual((after.files, after.total_bytes, after.exclusive_bytes,
+                              after.saved_bytes), (3, 3 * blocks, 0, 2 * blocks), i)
+            self.assertTrue(is_clone_of(os.path.join(d, "copy"), os.path.join(d, "a")), i)
+            self.assertEqual(read(os.path.join(d, "copy")), read(os.path.join(d, "a")))
+
+
+def python_ticks_during(name, call):
+    """Run call() in another thread and count the iterations a Python loop in
+    this one makes while _cowcopy.name (a library call) is under way.
+    @return (ticks, seconds in the library call, call's result)."""
+    inside, result = [], []
+    done = threading.Event()
+    real = cowcopy._cowcopy
+
+    class Timed:
+        def __getattr__(self, attr):
+            return getattr(real, attr)
+
+    def timed(*args, **kwargs):
+        inside.append(time.monotonic())
+        try:
+            return getattr(real, name)(*args, **kwargs)
+        finally:
+            inside.append(time.monotonic())
+
+    def worker():
+        try:
+            result.append(call())
+        finally:
+            done.set()
+
+    spy = Timed()
+    setattr(spy, name, timed)
+    cowcopy._cowcopy = spy
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        seen = []
+        deadline = time.monotonic() + 120
+        while not done.is_set() and time.monotonic() < deadline:
+            seen.append(time.monotonic())
+        thread.join()
+    finally:
+        cowcopy._cowcopy = real
+    start, end = inside
+    return sum(1 for t in seen if start + 0.005 < t < end - 0.005), end - start, result[0]
+
+
+class InspectGilReleaseTest(FsTestCase):
+    fs = "btrfs"
+
+    def test_python_runs_while_usage_measures(self):
+        make_grid(self.path("src"), 30, 100, 20000)
+        ticks, seconds, u = python_ticks_during(
+            "usage", lambda: cowcopy.usage(self.path("src"), threads=1))
+        self.assertEqual(u.files, 3000)
+        self.assertGreater(seconds, 0.03)
+        # Thousands of iterations per millisecond here; none if the GIL
+        # were held for the whole call.
+        self.assertGreater(ticks, 1000 * seconds, f"{ticks} in {seconds:.3f} s")
+
+    def test_python_runs_while_dedupe_works(self):
+        make_pairs(self.path("src"), 1000, 8192, 1)
+        ticks, seconds, r = python_ticks_during(
+            "dedupe", lambda: cowcopy.dedupe(self.path("src"), threads=1))
+        self.assertEqual(r.files_deduplicated, 1000)
+        self.assertGreater(seconds, 0.03)
+        self.assertGreater(ticks, 1000 * seconds, f"{ticks} in {seconds:.3f} s")
+
+
+class DedupeSignalTest(FsTestCase):
+    fs = "btrfs"
+
+    def test_a_signal_handlers_exception_stops_dedupe(self):
+        # 10,000 pairs of identical files, each pair a group of its own. 50 ms
+        # into the run another thread sends SIGUSR1, whose handler raises:
+        # the run (in its own thread, the main thread waiting) stops between
+        # groups soon after, with that exception, having shared only some.
+        pairs = 10000
+        make_pairs(self.path("src"), pairs, 8192, 7)
+
+        class Stop(Exception):
+            pass
+
+        def handler(signum, frame):
+            raise Stop
+
+        sent = []
+
+        def interrupt():
+            time.sleep(0.05)
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+        old = signal.signal(signal.SIGUSR1, handler)
+        self.addCleanup(signal.signal, signal.SIGUSR1, old)
+        helper = threading.Thread(target=interrupt)
+        started = time.monotonic()
+        helper.start()
+        with self.assertRaises(Stop):
+            cowcopy.dedupe(self.path("src"), threads=1)
+        stopped = time.monotonic()
+        helper.join()
+        self.assertLess(stopped - sent[0], 2)
+        shared = sum(shares_any_block(self.path("src", f"{i}a"), self.path("src", f"{i}b"))
+                     for i in range(0, pairs, 10))
+        self.assertLess(shared, pairs // 10, f"stopped after {stopped - started:.3f} s")
+        # What was left is still whole and can be finished.
+        r = cowcopy.dedupe(self.path("src"))
+        self.assertEqual(r.files_deduplicated + r.files_already_shared, pairs)
+        self.assertEqual(r.errors, ())
 
 
 if __name__ == "__main__":
