@@ -859,7 +859,8 @@ def usage(*paths, one_file_system=False, threads=None, ignore_errors=False):
     Every regular file under the paths counts once (hard links and
     overlapping paths too); symlinks inside the trees are not followed, the
     paths themselves are. Works on any filesystem with FIEMAP (btrfs, XFS,
-    ext4, ...); on tmpfs, data has no extent map and total_bytes is 0.
+    ext4, ...); on one without (tmpfs), data is found with SEEK_DATA and
+    counts as exclusive.
 
     one_file_system  do not descend into other filesystems (du -x).
     threads          worker threads: None for the library's choice (up to
