@@ -145,7 +145,7 @@ build/python-release/.installed: $(PYTHON_SRCS) $(PYTHON_VENV)/.installed
 demo: all
 	$(Q)./demo.sh $(B)/cowcopy
 
-bench: all
+bench: all python
 	$(Q)bench/run.sh $(B)/cowcopy
 
 install: all
