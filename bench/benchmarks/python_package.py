@@ -308,8 +308,8 @@ def run(ctx):
     section.tables.append(report.ratio_table(rows))
     section.notes.append(
         "Speed-ups (B/A, the inverse of the median ratio): "
-        + "; ".join(f"{r.case} {1 / r.ratio.median:,.0f}x (target {1 / r.target:,.0f}x)"
-                    for r in rows) + ".")
+        + "; ".join(f"{r.case} {1 / r.ratio.median:.3g}x, quartiles {1 / r.ratio.q3:.3g}x–"
+                    f"{1 / r.ratio.q1:.3g}x (target {1 / r.target:.3g}x)" for r in rows) + ".")
     section.notes.append(
         f"Both sides are Python calls timed in the benchmark's own process (Debian's "
         f"/usr/bin/python3 {sys.version.split()[0]}), with cowcopy {cowcopy.__version__} "

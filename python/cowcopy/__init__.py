@@ -33,10 +33,11 @@ OSError with the errno the filesystem gave, leaving nothing behind) or
 
 Paths may be str, bytes or os.PathLike. Failures raise the OSError subclass
 for the errno (FileNotFoundError, PermissionError, IsADirectoryError, ...)
-with filename and filename2 set to the source and destination; copying a file
-onto itself raises shutil.SameFileError, a named pipe shutil.SpecialFileError.
-The GIL is released while files are copied; every function may be called from
-many threads at once.
+with filename and filename2 set to the source and destination (for
+shared_bytes, usage, dedupe and probe: filename is the path that failed);
+copying a file onto itself raises shutil.SameFileError, a named pipe
+shutil.SpecialFileError. The GIL is released while the library works on
+files; every function may be called from many threads at once.
 """
 import errno as _errno
 import os as _os
