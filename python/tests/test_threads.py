@@ -160,6 +160,56 @@ class TreeThreadsTest(FsTestCase):
                         self.assertTrue(is_clone_of(dst, self.path("src", rel)), dst)
 
 
+def python_ticks_during(name, call):
+    """Run call() in another thread and count the iterations a Python loop in
+    this one makes while _cowcopy.name (a library call) is under way.
+    @return (ticks, seconds in the library call, call's result)."""
+    inside, result = [], []
+    done = threading.Event()
+    real = cowcopy._cowcopy
+
+    class Timed:
+        def __getattr__(self, attr):
+            return getattr(real, attr)
+
+    def timed(*args, **kwargs):
+        inside.append(time.monotonic())
+        try:
+            return getattr(real, name)(*args, **kwargs)
+        finally:
+            inside.append(time.monotonic())
+
+    def worker():
+        try:
+            result.append(call())
+        finally:
+            done.set()
+
+    spy = Timed()
+    setattr(spy, name, timed)
+    cowcopy._cowcopy = spy
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        seen = []
+        deadline = time.monotonic() + 120
+        while not done.is_set() and time.monotonic() < deadline:
+            seen.append(time.monotonic())
+        thread.join()
+    finally:
+        cowcopy._cowcopy = real
+    start, end = inside
+    return sum(1 for t in seen if start + 0.005 < t < end - 0.005), end - start, result[0]
+
+
+def assert_python_ran(case, ticks, seconds):
+    """The library call lasted long enough to tell, and Python's loop ran
+    meanwhile: thousands of iterations per millisecond here, none if the
+    GIL were held for the whole call."""
+    case.assertGreater(seconds, 0.03)
+    case.assertGreater(ticks, 1000 * seconds, f"{ticks} in {seconds:.3f} s")
+
+
 class TreeGilReleaseTest(FsTestCase):
     fs = "ext4"
 
@@ -168,43 +218,9 @@ class TreeGilReleaseTest(FsTestCase):
         # reflink="never") in another thread, one worker; count the loop's
         # iterations while the library call is under way.
         make_grid(self.path("src"), 30, 100, 20000)
-        inside = []
-        done = threading.Event()
-        real = cowcopy._cowcopy
-
-        class Timed:
-            def __getattr__(self, name):
-                return getattr(real, name)
-
-            @staticmethod
-            def tree_copy(*args):
-                inside.append(time.monotonic())
-                try:
-                    return real.tree_copy(*args)
-                finally:
-                    inside.append(time.monotonic())
-
-        def copier():
-            cowcopy.copytree(self.path("src"), self.path("dst"), reflink="never", threads=1)
-            done.set()
-
-        cowcopy._cowcopy = Timed()
-        try:
-            thread = threading.Thread(target=copier)
-            thread.start()
-            seen = []
-            deadline = time.monotonic() + 120
-            while not done.is_set() and time.monotonic() < deadline:
-                seen.append(time.monotonic())
-            thread.join()
-        finally:
-            cowcopy._cowcopy = real
-        start, end = inside
-        ticks = sum(1 for t in seen if start + 0.005 < t < end - 0.005)
-        self.assertGreater(end - start, 0.03)  # about 0.15 s here
-        # Thousands of iterations per millisecond here; none if the GIL
-        # were held for the whole call.
-        self.assertGreater(ticks, 1000 * (end - start), f"{ticks} in {end - start:.3f} s")
+        ticks, seconds, _ = python_ticks_during("tree_copy", lambda: cowcopy.copytree(
+            self.path("src"), self.path("dst"), reflink="never", threads=1))
+        assert_python_ran(self, ticks, seconds)  # about 0.15 s here
         self.assertEqual(sum(len(files) for _, _, files in os.walk(self.path("dst"))), 3000)
 
 
@@ -264,48 +280,6 @@ class InspectThreadsTest(FsTestCase):
             self.assertEqual(read(os.path.join(d, "copy")), read(os.path.join(d, "a")))
 
 
-def python_ticks_during(name, call):
-    """Run call() in another thread and count the iterations a Python loop in
-    this one makes while _cowcopy.name (a library call) is under way.
-    @return (ticks, seconds in the library call, call's result)."""
-    inside, result = [], []
-    done = threading.Event()
-    real = cowcopy._cowcopy
-
-    class Timed:
-        def __getattr__(self, attr):
-            return getattr(real, attr)
-
-    def timed(*args, **kwargs):
-        inside.append(time.monotonic())
-        try:
-            return getattr(real, name)(*args, **kwargs)
-        finally:
-            inside.append(time.monotonic())
-
-    def worker():
-        try:
-            result.append(call())
-        finally:
-            done.set()
-
-    spy = Timed()
-    setattr(spy, name, timed)
-    cowcopy._cowcopy = spy
-    try:
-        thread = threading.Thread(target=worker)
-        thread.start()
-        seen = []
-        deadline = time.monotonic() + 120
-        while not done.is_set() and time.monotonic() < deadline:
-            seen.append(time.monotonic())
-        thread.join()
-    finally:
-        cowcopy._cowcopy = real
-    start, end = inside
-    return sum(1 for t in seen if start + 0.005 < t < end - 0.005), end - start, result[0]
-
-
 class InspectGilReleaseTest(FsTestCase):
     fs = "btrfs"
 
@@ -314,18 +288,14 @@ class InspectGilReleaseTest(FsTestCase):
         ticks, seconds, u = python_ticks_during(
             "usage", lambda: cowcopy.usage(self.path("src"), threads=1))
         self.assertEqual(u.files, 3000)
-        self.assertGreater(seconds, 0.03)
-        # Thousands of iterations per millisecond here; none if the GIL
-        # were held for the whole call.
-        self.assertGreater(ticks, 1000 * seconds, f"{ticks} in {seconds:.3f} s")
+        assert_python_ran(self, ticks, seconds)
 
     def test_python_runs_while_dedupe_works(self):
         make_pairs(self.path("src"), 1000, 8192, 1)
         ticks, seconds, r = python_ticks_during(
             "dedupe", lambda: cowcopy.dedupe(self.path("src"), threads=1))
         self.assertEqual(r.files_deduplicated, 1000)
-        self.assertGreater(seconds, 0.03)
-        self.assertGreater(ticks, 1000 * seconds, f"{ticks} in {seconds:.3f} s")
+        assert_python_ran(self, ticks, seconds)
 
 
 class DedupeSignalTest(FsTestCase):
