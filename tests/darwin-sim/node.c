@@ -1,7 +1,7 @@
 /*
  * node.c - how the simulated Darwin layer reaches file system objects:
  * opening paths with Darwin's three symlink policies (follow, NOFOLLOW,
- * NOFOLLOW_ANY via openat2's RESOLVE_NO_SYMLINKS), describing an object by
+ * NOFOLLOW_ANY, a symlink-free walk), describing an object by
  * statx, and small conversions shared by the other files.
  */
 #include "sim.h"
@@ -9,39 +9,81 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+
+static int fail_errno(int e)
+{
+    errno = e;
+    return -1;
+}
+
+/* Open path under DSIM_NOFOLLOW_ANY: one component at a time, each opened
+ * O_PATH|O_NOFOLLOW and refused (ELOOP) if it is a symlink. (openat2's
+ * RESOLVE_NO_SYMLINKS would do it in one call, but valgrind 3.19 does not
+ * know that system call.) */
+static int open_nofollow_any(int dirfd, const char *path, int oflags, mode_t mode)
+{
+    size_t len = strlen(path);
+    if (len == 0)
+        return fail_errno(ENOENT);
+    if (len >= PATH_MAX)
+        return fail_errno(ENAMETOOLONG);
+    char copy[PATH_MAX];
+    memcpy(copy, path, len + 1);
+    int cur = openat(path[0] == '/' ? AT_FDCWD : dirfd, path[0] == '/' ? "/" : ".",
+                     O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cur < 0)
+        return -1;
+    char *save = NULL;
+    char *comp = strtok_r(copy, "/", &save);
+    if (!comp) /* "/" */
+        comp = ".";
+    for (;;) {
+        char *next = strtok_r(NULL, "/", &save);
+        struct stat st;
+        if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+            close(cur);
+            return fail_errno(ELOOP);
+        }
+        if (!next) { /* the last component */
+            int fd = openat(cur, comp, oflags | O_NOFOLLOW, mode);
+            int e = errno;
+            close(cur);
+            if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+                close(fd); /* replaced by a symlink meanwhile */
+                return fail_errno(ELOOP);
+            }
+            errno = e;
+            return fd;
+        }
+        int fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        close(cur);
+        if (fd < 0)
+            return -1;
+        int e = fstat(fd, &st) < 0 ? errno : S_ISLNK(st.st_mode) ? ELOOP
+                                         : !S_ISDIR(st.st_mode)    ? ENOTDIR
+                                                                   : 0;
+        if (e) {
+            close(fd);
+            return fail_errno(e);
+        }
+        cur = fd;
+        comp = next;
+    }
+}
 
 int dsim_open(int dirfd, const char *path, int oflags, mode_t mode, enum dsim_follow follow)
 {
-    if (!path) {
-        errno = EFAULT;
-        return -1;
-    }
-    if (follow != DSIM_FOLLOW)
-        oflags |= O_NOFOLLOW;
+    if (!path)
+        return fail_errno(EFAULT);
     oflags |= O_CLOEXEC;
-    if (follow != DSIM_NOFOLLOW_ANY)
-        return openat(dirfd, path, oflags, mode);
-    struct open_how how = {
-        .flags = (uint64_t)(unsigned)oflags,
-        .mode = (oflags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
-        .resolve = RESOLVE_NO_SYMLINKS,
-    };
-    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-    if (fd >= 0 && (oflags & O_PATH)) {
-        /* O_PATH|O_NOFOLLOW hands back a final symlink itself: refuse it. */
-        struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
-            close(fd);
-            errno = ELOOP;
-            return -1;
-        }
-    }
-    return fd;
+    if (follow == DSIM_NOFOLLOW)
+        oflags |= O_NOFOLLOW;
+    if (follow == DSIM_NOFOLLOW_ANY)
+        return open_nofollow_any(dirfd, path, oflags, mode);
+    return openat(dirfd, path, oflags, mode);
 }
 
 int dsim_open_parent(int dirfd, const char *path, enum dsim_follow follow, char *base,

@@ -59,7 +59,7 @@ struct dsim_node {
 enum dsim_follow {
     DSIM_FOLLOW,       /* follow all */
     DSIM_NOFOLLOW,     /* not the last component */
-    DSIM_NOFOLLOW_ANY, /* none: ELOOP on any (openat2 RESOLVE_NO_SYMLINKS) */
+    DSIM_NOFOLLOW_ANY, /* none: ELOOP on any, the last component included */
 };
 
 /* Open the object at dirfd/path. @return 0, or -1 and errno (ENOENT for
@@ -71,9 +71,9 @@ int dsim_node_from_fd(struct dsim_node *n, int fd);
 void dsim_node_close(struct dsim_node *n);
 /* Re-read n->stx. */
 int dsim_node_restat(struct dsim_node *n);
-/* openat2 with RESOLVE_NO_SYMLINKS where follow says so, else openat;
- * O_NOFOLLOW is added for DSIM_NOFOLLOW(_ANY). An O_PATH open of a final
- * symlink under DSIM_NOFOLLOW_ANY fails with ELOOP. */
+/* openat with O_NOFOLLOW added for DSIM_NOFOLLOW; for DSIM_NOFOLLOW_ANY a
+ * walk that fails with ELOOP on any symlink, the last component included.
+ * O_CLOEXEC is always added. */
 int dsim_open(int dirfd, const char *path, int oflags, mode_t mode, enum dsim_follow follow);
 /* Split path into its parent directory, opened O_PATH|O_DIRECTORY relative
  * to dirfd (its symlinks followed unless follow is DSIM_NOFOLLOW_ANY), and
