@@ -14,6 +14,14 @@
 #include "harness.h"
 #include "test_sim_oracle.h"
 
+/* A call table declared before <sys/xattr.h>, as src/sys.h is: the renaming
+ * of darwin-sim.h is already in force, so its member is the one the Darwin
+ * fgetxattr fills (see test_layouts_and_values). */
+struct call_table {
+    ssize_t (*fgetxattr)(int fd, const char *name, void *value, size_t size,
+                         u_int32_t position, int options);
+};
+
 #include <copyfile.h>
 #include <sys/attr.h>
 #include <sys/clonefile.h>
@@ -179,6 +187,12 @@ static void test_layouts_and_values(const struct harness_fs *fs, const char *dir
     CHECK(__builtin_available(macOS 13.0, *));
     CHECK_EQ(TARGET_OS_OSX, 1);
     CHECK_EQ(DARWIN_SIM, 1);
+    /* Renamed names agree however early they were declared. */
+    struct call_table t = {.fgetxattr = fgetxattr};
+    CHECK(t.fgetxattr == darwin_sim_fgetxattr);
+    errno = 0;
+    CHECK_EQ(t.fgetxattr(-1, "k", NULL, 0, 0, 0), -1);
+    CHECK_EQ(errno, EBADF);
 }
 
 /* ============================================================= clonefile */
@@ -886,6 +900,11 @@ static void test_attrlist_packing(const struct harness_fs *fs, const char *dir)
     CHECK_EQ(rd_u32(buf, 4), VREG);
     CHECK_OK(getattrlist(path_in(dir, "link"), &al, buf, sizeof buf, FSOPT_NOFOLLOW));
     CHECK_EQ(rd_u32(buf, 4), VLNK);
+    CHECK_ERR(getattrlist(path_in(dir, "link"), &al, buf, sizeof buf, FSOPT_NOFOLLOW_ANY), ELOOP);
+    CHECK_ERR(getattrlist(path, &al, buf, sizeof buf, FSOPT_PACK_INVAL_ATTRS), EINVAL);
+    al.commonattr |= ATTR_CMN_RETURNED_ATTRS;
+    CHECK_ERR(getattrlist(path, &al, buf, sizeof buf, FSOPT_PACK_INVAL_ATTRS), ENOTSUP);
+    al.commonattr = ATTR_CMN_OBJTYPE;
     int dirfd = open(dir, O_RDONLY);
     CHECK_OK(getattrlistat(dirfd, "link", &al, buf, sizeof buf, FSOPT_NOFOLLOW));
     CHECK_EQ(rd_u32(buf, 4), VLNK);
@@ -951,6 +970,16 @@ static void test_crtime_read_write(const struct harness_fs *fs, const char *dir)
     CHECK_OK(fsetattrlist(fd, &al, ts, sizeof ts, 0));
     CHECK_EQ(crtime_of(path).tv_sec, 700000000);
     close(fd);
+    /* Owner, group and mode, in bit order after the times. */
+    al = attrs(ATTR_CMN_OWNERID | ATTR_CMN_GRPID | ATTR_CMN_ACCESSMASK, 0, 0);
+    uint32_t ids[3] = {4321, 8765, 0640};
+    if (geteuid() == 0) {
+        CHECK_OK(setattrlist(path, &al, ids, sizeof ids, 0));
+        CHECK_EQ(lstat_of(path).st_uid, 4321);
+        CHECK_EQ(lstat_of(path).st_gid, 8765);
+        CHECK_EQ(lstat_of(path).st_mode & 07777, 0640);
+        CHECK_OK(chown(path, 0, 0));
+    }
     /* Errors. */
     al = attrs(ATTR_CMN_NAME, 0, 0);
     CHECK_ERR(setattrlist(path, &al, buf, sizeof buf, 0), EINVAL); /* not settable */
@@ -982,6 +1011,9 @@ static void test_chflags(const struct harness_fs *fs, const char *dir)
     CHECK_ERR(lchflags(link, UF_HIDDEN), ENOTSUP); /* Linux symlinks carry no record */
     CHECK_OK(lchflags(link, 0));
     CHECK_ERR(chflags(path, SF_DATALESS), EINVAL); /* synthetic */
+    CHECK_OK(mkdir(path_in(dir, "d"), 0755));
+    CHECK_OK(chflags(path_in(dir, "d"), UF_HIDDEN | UF_OPAQUE));
+    CHECK_EQ(flags_of(path_in(dir, "d"), 0), UF_HIDDEN | UF_OPAQUE);
     CHECK_ERR(chflags(path_in(dir, "missing"), 0), ENOENT);
     CHECK_OK(chflags(path, 0));
     CHECK_EQ(oracle_getxattr(path, "user.com.apple.system.darwin-sim", NULL, 0), -1);

@@ -267,9 +267,21 @@ int darwin_sim_set_os_version(int major, int minor);
 /* The simulated version as major * 100 + minor (e.g. 1500). */
 int darwin_sim_os_version(void);
 
-/* ------------------------------------------------------------- renaming */
+/* ------------------------------------------------------------- renaming
+ * In force here, from the first line of every translation unit, so that a
+ * name (a call, a function pointer, a struct member such as a call table's
+ * "fgetxattr") is renamed the same way in every file, whatever each file
+ * includes first. The xattr prototypes are in <sys/xattr.h>. */
 #ifndef DARWIN_SIM_BUILDING
 #define fcntl darwin_sim_fcntl
+#define getxattr darwin_sim_getxattr
+#define fgetxattr darwin_sim_fgetxattr
+#define setxattr darwin_sim_setxattr
+#define fsetxattr darwin_sim_fsetxattr
+#define removexattr darwin_sim_removexattr
+#define fremovexattr darwin_sim_fremovexattr
+#define listxattr darwin_sim_listxattr
+#define flistxattr darwin_sim_flistxattr
 #endif
 
 #ifdef __cplusplus

@@ -4,8 +4,10 @@
  * <sys/xattr.h>: nothing of Linux's API (l*xattr, XATTR_CREATE = 1, ...) is
  * visible to code built against the simulation.
  *
- * The calls have Darwin's signatures and option values and are renamed by
- * macro to darwin_sim_<name> (glibc has the same names). A Darwin name such
+ * The calls have Darwin's signatures and option values; their names are
+ * macros for darwin_sim_<name> (glibc has the same names), defined in the
+ * force-included darwin-sim.h so that every line of every translation unit
+ * agrees on them, whatever it includes first. A Darwin name such
  * as "com.apple.FinderInfo" is stored as the Linux xattr
  * "user.com.apple.FinderInfo"; Linux-only namespaces (security., system.,
  * trusted.) are invisible. A missing attribute is ENOATTR, never ENODATA.
@@ -63,17 +65,6 @@ ssize_t darwin_sim_flistxattr(int fd, char *namebuff, size_t size, int options);
 
 #ifdef __cplusplus
 }
-#endif
-
-#ifndef DARWIN_SIM_BUILDING
-#define getxattr darwin_sim_getxattr
-#define fgetxattr darwin_sim_fgetxattr
-#define setxattr darwin_sim_setxattr
-#define fsetxattr darwin_sim_fsetxattr
-#define removexattr darwin_sim_removexattr
-#define fremovexattr darwin_sim_fremovexattr
-#define listxattr darwin_sim_listxattr
-#define flistxattr darwin_sim_flistxattr
 #endif
 
 #endif /* _SYS_XATTR_H_ */
