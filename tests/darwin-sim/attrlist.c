@@ -41,6 +41,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* Set errno to e. @return -1. */
 static int fail(int e)
 {
     errno = e;
@@ -58,6 +59,7 @@ struct out {
     bool failed;
 };
 
+/* Make *buf hold need bytes (doubling); o->failed on ENOMEM. */
 static void grow(unsigned char **buf, size_t *cap, size_t need, bool *failed)
 {
     if (need <= *cap)
@@ -86,15 +88,18 @@ static void put(struct out *o, const void *p, size_t n)
     o->len += padded;
 }
 
+/* 32- and 64-bit values, in host byte order as Darwin packs them. */
 static void put_u32(struct out *o, uint32_t v) { put(o, &v, 4); }
 static void put_u64(struct out *o, uint64_t v) { put(o, &v, 8); }
 
+/* A statx timestamp as Darwin's LP64 struct timespec (16 bytes). */
 static void put_time(struct out *o, struct statx_timestamp t)
 {
     int64_t ts[2] = {t.tv_sec, t.tv_nsec}; /* Darwin LP64 struct timespec */
     put(o, ts, sizeof ts);
 }
 
+/* A struct timespec as Darwin's LP64 one (16 bytes). */
 static void put_timespec(struct out *o, struct timespec t)
 {
     int64_t ts[2] = {t.tv_sec, t.tv_nsec};
@@ -162,6 +167,7 @@ static int tmpfile_in(int dirfd)
     return openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
+/* A filesystem whose renameat2 has NOREPLACE and EXCHANGE. */
 static bool known_fs(long type)
 {
     return type == (long)BTRFS_SUPER_MAGIC || type == (long)XFS_SUPER_MAGIC ||
@@ -282,6 +288,7 @@ static void capabilities(int rootfd, const struct dsim_node *obj, const struct s
      ATTR_FILE_DATALENGTH | ATTR_FILE_DATAALLOCSIZE)
 #define CMNEXT_SUPPORTED (ATTR_CMNEXT_PRIVATESIZE | ATTR_CMNEXT_LINKID | ATTR_CMNEXT_EXT_FLAGS)
 
+/* Darwin's enum vtype for a Linux file type. */
 static u_int32_t vtype_of(mode_t mode)
 {
     switch (mode & S_IFMT) {
@@ -364,6 +371,7 @@ static void name_of(const struct dsim_node *n, const char *path, char *name, siz
     name[l] = '\0';
 }
 
+/* getattrlist's checks of the attribute list and options. @return 0 or -1. */
 static int validate(const struct attrlist *al, unsigned long options)
 {
     if (al->bitmapcount != ATTR_BIT_MAP_COUNT)
@@ -552,6 +560,7 @@ static int getattr(struct dsim_node *n, const char *path, void *alist, void *buf
     return r;
 }
 
+/* The symlink policy of FSOPT_NOFOLLOW / FSOPT_NOFOLLOW_ANY. */
 static enum dsim_follow follow_of(unsigned long options)
 {
     return (options & FSOPT_NOFOLLOW_ANY) ? DSIM_NOFOLLOW_ANY
@@ -602,6 +611,7 @@ static int take(const unsigned char **p, const unsigned char *end, void *dst, si
     return 0;
 }
 
+/* A Darwin struct timespec from the buffer (EINVAL if nsec is out of range). */
 static int take_time(const unsigned char **p, const unsigned char *end, struct timespec *t)
 {
     int64_t v[2];
@@ -613,6 +623,7 @@ static int take_time(const unsigned char **p, const unsigned char *end, struct t
     return 0;
 }
 
+/* Is a before b? */
 static bool earlier(struct timespec a, struct timespec b)
 {
     return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);

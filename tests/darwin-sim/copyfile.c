@@ -46,6 +46,7 @@ struct _copyfile_state {
     (COPYFILE_RECURSIVE | COPYFILE_CHECK | COPYFILE_MOVE | COPYFILE_PACK | COPYFILE_UNPACK |   \
      COPYFILE_RUN_IN_PLACE)
 
+/* Set errno to e. @return -1. */
 static int fail(int e)
 {
     errno = e;
@@ -149,6 +150,8 @@ static int copy_range(int in, int out, off_t start, off_t end, copyfile_state_t 
     return r;
 }
 
+/* COPYFILE_DATA / COPYFILE_DATA_SPARSE from in to out (whole file).
+ * @return 0 or -1. */
 static int copy_data(int in, int out, copyfile_state_t s, copyfile_flags_t flags)
 {
     struct stat st;
@@ -296,6 +299,8 @@ static int copy_dir(const char *from, const char *to, copyfile_state_t s, copyfi
     return r;
 }
 
+/* copyfile of a regular file: open both ends as the flags say, copy,
+ * remove a destination this call created if the copy fails. */
 static int copy_file(const char *from, const char *to, copyfile_state_t s, copyfile_flags_t flags)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC | ((flags & COPYFILE_NOFOLLOW_SRC) ? O_NOFOLLOW : 0));

@@ -32,6 +32,7 @@
 
 enum { DEV_BLOCK_SIZE = 512, BATCH = 64 };
 
+/* Set errno to e. @return -1. */
 static int fail(int e)
 {
     errno = e;
@@ -171,6 +172,7 @@ static int log2phys(int fd, int64_t file_offset, uint64_t limit, bool ext, struc
     return 0;
 }
 
+/* F_PUNCHHOLE: EPERM unless writable, EINVAL unless block-aligned. */
 static int punchhole(int fd, const fpunchhole_t *p)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -190,6 +192,7 @@ static int punchhole(int fd, const fpunchhole_t *p)
     return 0;
 }
 
+/* F_PREALLOCATE: fallocate(KEEP_SIZE); fst_bytesalloc = the length. */
 static int preallocate(int fd, fstore_t *f)
 {
     struct stat st;
@@ -208,6 +211,7 @@ static int preallocate(int fd, fstore_t *f)
     return 0;
 }
 
+/* F_GETPATH: the path of fd into buf[MAXPATHLEN]. */
 static int getpath(int fd, char *buf)
 {
     char proc[48], tmp[4096];

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Set errno to e. @return -1. */
 static int fail_errno(int e)
 {
     errno = e;
