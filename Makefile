@@ -5,6 +5,8 @@
 #                        ext4 and tmpfs, once plain and once under ASan+UBSan (needs root)
 #   make demo            clone a 1 GiB file on a scratch btrfs and show the proof
 #   make bench           benchmarks against cp & co.; results in bench/RESULTS.md
+#   make darwin-sim      the simulated Darwin layer (tests/darwin-sim): libdarwinsim.a
+#                        and its test suite, in $(B)/darwin-sim/
 #   make python          the Python package, installed offline into build/python-venv
 #                        (tests) and build/python-release (see python/README.md)
 #   make install         PREFIX=/usr/local DESTDIR= : command, libraries, header,
@@ -54,7 +56,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(B)/%.o)
 TEST_BINS := $(TEST_C_SRCS:tests/c/%.c=$(B)/tests/%)
 
-.PHONY: all lib tests check demo bench install uninstall clean deps build-deps
+.PHONY: all lib tests check demo bench install uninstall clean deps build-deps darwin-sim
 all: build-deps
 	$(Q)$(MAKE) --no-print-directory built
 
@@ -97,7 +99,53 @@ $(B)/tests/%: tests/c/%.c $(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/c $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< \
 		$(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a $(LIBS)
 
-tests: all $(TEST_BINS)
+tests: all $(TEST_BINS) darwin-sim
+
+# The simulated Darwin layer (tests/darwin-sim/README.md): Darwin's clonefile,
+# copyfile, F_LOG2PHYS_EXT, getattrlist and xattr calls on Linux, for
+# building the macOS backend here. Darwin code is compiled with DSIM_CPPFLAGS;
+# the layer itself adds DARWIN_SIM_BUILDING; linux.c and the test's Linux-side
+# oracle see glibc's headers only.
+DSIM_DIR := tests/darwin-sim
+DSIM_B := $(B)/darwin-sim
+DSIM_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I$(DSIM_DIR)/include -include darwin-sim.h
+DSIM_LINUX_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+DSIM_LIB_SRCS := $(filter-out $(DSIM_DIR)/test_%.c,$(wildcard $(DSIM_DIR)/*.c))
+DSIM_LIB_OBJS := $(patsubst $(DSIM_DIR)/%.c,$(DSIM_B)/obj/%.o,$(DSIM_LIB_SRCS))
+DSIM_TEST_OBJS := $(DSIM_B)/obj/test_sim.o $(DSIM_B)/obj/test_sim_linux.o
+
+darwin-sim: $(DSIM_B)/libdarwinsim.a $(DSIM_B)/tests/test_sim
+	@:
+
+$(DSIM_B)/obj/%.o: $(DSIM_DIR)/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_CPPFLAGS) -DDARWIN_SIM_BUILDING $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DSIM_B)/obj/linux.o: $(DSIM_DIR)/linux.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_LINUX_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DSIM_B)/obj/test_sim.o: $(DSIM_DIR)/test_sim.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_CPPFLAGS) -Itests/c $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DSIM_B)/obj/test_sim_linux.o: $(DSIM_DIR)/test_sim_linux.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_LINUX_CPPFLAGS) -Itests/c $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DSIM_B)/libdarwinsim.a: $(DSIM_LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(DSIM_B)/tests/test_sim: $(DSIM_TEST_OBJS) $(TEST_SUPPORT_OBJS) $(DSIM_B)/libdarwinsim.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(DSIM_TEST_OBJS) $(TEST_SUPPORT_OBJS) \
+		$(DSIM_B)/libdarwinsim.a
 
 # Test variants: fault injection enabled (COWCOPY_TESTING), then the same
 # under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -174,3 +222,4 @@ clean:
 	rm -rf python/build python/cowcopy.egg-info
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)
+-include $(DSIM_LIB_OBJS:.o=.d) $(DSIM_TEST_OBJS:.o=.d)

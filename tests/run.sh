@@ -3,7 +3,8 @@
 #
 # Suites are programs that print one line per test case:
 #   PASS name | FAIL name: why | SKIP name: why   (INFO text: shown as is)
-# C suites are BUILD_DIR/tests/test_*; CLI suites are tests/cli/test_*.py,
+# C suites are BUILD_DIR/tests/test_* and BUILD_DIR/darwin-sim/tests/test_*
+# (the simulated Darwin layer's own tests); CLI suites are tests/cli/test_*.py,
 # run with COWCOPY=BUILD_DIR/cowcopy; Python suites are python/tests/test_*.py,
 # run once with build/python-venv/bin/python. A suite that exits non-zero without
 # reporting a failure (a crash, a sanitizer report) counts as one failure.
@@ -71,7 +72,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
 for build in "$@"; do
     variant=$(basename "$build")
-    for t in "$build"/tests/test_*; do
+    for t in "$build"/tests/test_* "$build"/darwin-sim/tests/test_*; do
         [[ -x $t ]] || continue
         run_suite "$variant/$(basename "$t")" "$t"
     done
@@ -95,7 +96,7 @@ done
 # The C suites once more under valgrind (memcheck finds uninitialised reads,
 # which ASan does not), on the first build: it has no sanitizer runtime.
 if command -v valgrind >/dev/null 2>&1; then
-    for t in "$1"/tests/test_*; do
+    for t in "$1"/tests/test_* "$1"/darwin-sim/tests/test_*; do
         [[ -x $t ]] || continue
         run_suite "valgrind/$(basename "$t")" valgrind -q --error-exitcode=99 \
             --leak-check=full --errors-for-leak-kinds=definite "$t"
