@@ -310,6 +310,19 @@ static void test_commit_failures_leave_nothing(const struct harness_fs *fs, cons
     CHECK_EQ(cowcopy_file_copy(src, dst, NULL, &res), -EIO);
     CHECK(!exists(dst));
     CHECK_EQ(count_entries(dir), 1);
+    /* linkat(AT_EMPTY_PATH) refused as without CAP_DAC_READ_SEARCH: the
+     * unnamed file is linked through /proc/self/fd instead, and from then
+     * on only so: the next copy's first linkat is the /proc one, whose
+     * ENOENT is then the copy's error (AT_EMPTY_PATH first would have
+     * gone on to the /proc link and met the EIO). */
+    fault("linkat@1=ENOENT");
+    CHECK_EQ(cowcopy_file_copy(src, dst, NULL, &res), 0);
+    CHECK(same_content(src, dst));
+    unlink(dst);
+    fault("linkat@1=ENOENT,linkat@2+=EIO");
+    CHECK_EQ(cowcopy_file_copy(src, dst, NULL, &res), -ENOENT);
+    CHECK(!exists(dst));
+    CHECK_EQ(count_entries(dir), 1);
     write_text(dst, "keep");
     fault("renameat=EIO");
     CHECK_EQ(cowcopy_file_copy(src, dst, NULL, &res), -EIO);
