@@ -83,7 +83,7 @@ static bool clone_error_is_fatal(int err)
  * ladder should go on, or a negative errno (res->error set).
  */
 static int try_clone(int in, int out, const struct stat *in_st, int reflink, unsigned out_flags,
-                     cowcopy_result *res)
+                     cowcopy_result *res, struct stat *out_st_copy)
 {
     int r;
     do
@@ -115,6 +115,8 @@ static int try_clone(int in, int out, const struct stat *in_st, int reflink, uns
         if (SYS(fstat)(in, &now) < 0 || now.st_size != out_st.st_size)
             return cowcopy__fail(&res->error, COWCOPY_OP_CLONE, "FICLONE", EIO);
     }
+    if (out_st_copy)
+        *out_st_copy = out_st;
     res->method = COWCOPY_METHOD_CLONED;
     res->bytes = (uint64_t)out_st.st_size;
     res->hole_bytes = 0; /* a clone keeps holes by construction; not counted */
@@ -370,11 +372,13 @@ static int sparse_copy(int in, int out, const struct stat *in_st, bool offload,
 }
 
 int cowcopy__data_copy(int in, int out, const struct stat *in_st, int reflink, unsigned out_flags,
-                       cowcopy__buf *buf, cowcopy_result *res)
+                       cowcopy__buf *buf, cowcopy_result *res, struct stat *out_st)
 {
     bool both_regular = S_ISREG(in_st->st_mode) && (out_flags & COWCOPY__OUT_REGULAR);
+    if (out_st)
+        out_st->st_mode = 0;
     if (reflink == COWCOPY_REFLINK_ALWAYS || (reflink == COWCOPY_REFLINK_AUTO && both_regular)) {
-        int r = try_clone(in, out, in_st, reflink, out_flags, res);
+        int r = try_clone(in, out, in_st, reflink, out_flags, res, out_st);
         if (r <= 0)
             return r;
     }

@@ -67,11 +67,14 @@ void cowcopy__buf_free(cowcopy__buf *b);
 /*
  * Fill `out` with the data of `in` (whose fstat is *in_st), by the ladder for
  * `reflink` (enum cowcopy_reflink). Sets res->method, bytes, hole_bytes and
- * fallback_*; on failure res->error's op/call/code.
+ * fallback_*; on failure res->error's op/call/code. If out_st is not NULL,
+ * it gets the fstat of `out` that a clone takes to check its size (so a
+ * caller can see the new file's owner without another call); its st_mode
+ * is 0 when no such fstat was taken.
  * @return 0 or a negative errno.
  */
 int cowcopy__data_copy(int in, int out, const struct stat *in_st, int reflink, unsigned out_flags,
-                       cowcopy__buf *buf, cowcopy_result *res);
+                       cowcopy__buf *buf, cowcopy_result *res, struct stat *out_st);
 
 /* ------------------------------------------------------------- dest.c */
 
@@ -149,8 +152,8 @@ typedef struct cowcopy__meta_plan {
     bool times_required;
 } cowcopy__meta_plan;
 
-/* Apply the ownership part of the plan (done before writing data: chown
- * clears file capabilities and setuid bits). If a non-required chown fails,
+/* Apply the ownership part of the plan (before apply_rest: chown clears
+ * file capabilities and setuid bits). If a non-required chown fails,
  * setuid/setgid are dropped from the planned mode, as cp does.
  * @return 0 or a negative errno with res->error set. */
 int cowcopy__meta_apply_owner(int fd, cowcopy__meta_plan *plan, cowcopy_result *res);

@@ -78,21 +78,17 @@ static ssize_t xattr_list(int fd, char **list, bool skip_refused)
     return -err;
 }
 
-/* Is err one that COWCOPY_XATTR_SKIP_REFUSED skips (shutil._copyxattr's list)? */
+/* Is err one that COWCOPY__XATTR_SKIP_REFUSED skips (shutil._copyxattr's list)? */
 static bool refused(int err)
 {
     return err == EPERM || err == ENOTSUP || err == EOPNOTSUPP || err == ENODATA || err == EINVAL;
 }
 
-int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err)
+/* Copy the selected xattrs named in list (len bytes, freed here). */
+static int xattr_copy_listed(int in_fd, int out_fd, unsigned which, int *acl_err, char *list,
+                             ssize_t len)
 {
-    char *list;
-    if (acl_err)
-        *acl_err = 0;
     bool skip_refused = which & COWCOPY__XATTR_SKIP_REFUSED;
-    ssize_t len = xattr_list(in_fd, &list, skip_refused);
-    if (len <= 0)
-        return (int)len;
     char *value = NULL;
     int first_error = 0;
     for (char *name = list; name < list + len; name += strlen(name) + 1) {
@@ -119,6 +115,17 @@ int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err)
     free(value);
     free(list);
     return first_error;
+}
+
+int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err)
+{
+    char *list;
+    if (acl_err)
+        *acl_err = 0;
+    ssize_t len = xattr_list(in_fd, &list, which & COWCOPY__XATTR_SKIP_REFUSED);
+    if (len <= 0)
+        return (int)len;
+    return xattr_copy_listed(in_fd, out_fd, which, acl_err, list, len);
 }
 
 ssize_t cowcopy__acl_read_at(int dirfd, const char *name, void **value)
@@ -180,16 +187,24 @@ int cowcopy__meta_apply_owner(int fd, cowcopy__meta_plan *plan, cowcopy_result *
  * inode (not the descriptor) before setting user.* attributes, so a copy of a
  * read-only file, made by a user without CAP_FOWNER, is made writable by its
  * owner for the while (coreutils does the same) and given its mode back.
+ * The source is listed first: most files have no xattrs, and then nothing
+ * else is called.
  * @return 0 or the first negative errno.
  */
 static int xattr_copy_writable(int in_fd, int fd, unsigned which, int *acl_err)
 {
+    char *list;
+    if (acl_err)
+        *acl_err = 0;
+    ssize_t len = xattr_list(in_fd, &list, which & COWCOPY__XATTR_SKIP_REFUSED);
+    if (len <= 0)
+        return (int)len;
     struct stat st;
     bool made_writable = false;
     if ((which & COWCOPY__XATTR_OTHER) && geteuid() != 0 && SYS(fstat)(fd, &st) == 0 &&
         !(st.st_mode & S_IWUSR))
         made_writable = SYS(fchmod)(fd, (st.st_mode & 07777) | S_IRUSR | S_IWUSR) == 0;
-    int r = cowcopy__xattr_copy(in_fd, fd, which, acl_err);
+    int r = xattr_copy_listed(in_fd, fd, which, acl_err, list, len);
     if (made_writable && SYS(fchmod)(fd, st.st_mode & 07777) < 0 && r == 0)
         r = -errno;
     return r;
