@@ -20,9 +20,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __APPLE__
+#include <sys/random.h> /* getentropy */
+#endif
 
 /* ----------------------------------------------------- cleanup registry */
 
@@ -75,7 +77,7 @@ static void temp_name(char *out, const char *base)
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     static _Thread_local uint64_t state;
     if (state == 0) {
-        if (getrandom(&state, sizeof state, GRND_NONBLOCK) != (ssize_t)sizeof state) {
+        if (getentropy(&state, sizeof state) != 0) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
@@ -95,6 +97,8 @@ static void temp_name(char *out, const char *base)
 }
 
 /* ------------------------------------------------------------ O_TMPFILE */
+
+#ifdef HAVE_O_TMPFILE
 
 /* Can an O_TMPFILE file be linked into place? Linking needs /proc/self/fd
  * (any user) or AT_EMPTY_PATH (CAP_DAC_READ_SEARCH); checked once. */
@@ -149,6 +153,7 @@ static int link_unnamed(const cowcopy__temp *t, const char *name)
     }
     return -errno;
 }
+#endif /* HAVE_O_TMPFILE */
 
 static int make_regular(int dirfd, const char *name, void *ctx)
 {
@@ -246,6 +251,12 @@ static int rename_named(cowcopy__temp *t, const char *base, bool replace, const 
         return 0;
     if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
         return -errno;
+#elif defined(HAVE_RENAMEATX_NP)
+    *call = "renameatx_np";
+    if (SYS(renameatx_np)(t->dirfd, t->name, t->dirfd, base, RENAME_EXCL) == 0)
+        return 0;
+    if (errno != ENOTSUP && errno != EINVAL) /* ENOTSUP: not on this filesystem */
+        return -errno;
 #endif
     /* No RENAME_NOREPLACE here: link (fails if base exists), then unlink. */
     *call = "linkat";
@@ -258,6 +269,7 @@ static int rename_named(cowcopy__temp *t, const char *base, bool replace, const 
 int cowcopy__temp_commit(cowcopy__temp *t, const char *base, bool replace, const char **call)
 {
     int r;
+#ifdef HAVE_O_TMPFILE
     if (t->kind == COWCOPY__TEMP_UNNAMED && !replace) {
         *call = "linkat";
         r = link_unnamed(t, base);
@@ -288,6 +300,7 @@ int cowcopy__temp_commit(cowcopy__temp *t, const char *base, bool replace, const
         }
         t->kind = COWCOPY__TEMP_NAMED;
     }
+#endif
     *call = "close";
     r = temp_close_fd(t);
     if (r == 0)
