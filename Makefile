@@ -5,6 +5,8 @@
 #                        ext4 and tmpfs, once plain and once under ASan+UBSan (needs root)
 #   make demo            clone a 1 GiB file on a scratch btrfs and show the proof
 #   make bench           benchmarks against cp & co.; results in bench/RESULTS.md
+#   make darwin-sim      the simulated Darwin layer (tests/darwin-sim): libdarwinsim.a
+#                        and its test suite, in $(B)/darwin-sim/
 #   make python          the Python package, installed offline into build/python-venv
 #                        (tests) and build/python-release (see python/README.md)
 #   make install         PREFIX=/usr/local DESTDIR= : command, libraries, header,
@@ -38,14 +40,36 @@ else
 Q := @
 endif
 
-LIB_SRCS := src/data.c src/dedupe.c src/dedupe_cache.c src/dedupe_hash.c src/dedupe_map.c \
-            src/dedupe_scan.c src/dest.c src/error.c src/fault.c src/file.c src/fsid.c \
-            src/fsinfo.c src/links.c src/meta.c src/node.c src/sys_linux.c src/tree.c src/walk.c
-CLI_SRCS := cli/main.c cli/cmd_cp.c cli/cmd_dedupe.c cli/json.c cli/progress.c cli/quote.c cli/report.c \
-            cli/utf8.c cli/util.c
-# Inspecting storage: cowcopy shared, du, probe.
-LIB_SRCS += src/extents.c src/probe.c src/usage.c
-CLI_SRCS += cli/cmd_shared.c cli/cmd_du.c cli/cmd_probe.c
+# The library: common sources plus the platform's. PLATFORM is linux or
+# darwin (from uname), or darwin-sim: the Darwin backend compiled on Linux
+# against the simulated layer in tests/darwin-sim (make check builds it as
+# build/darwin and runs the suites with it).
+UNAME_S     := $(shell uname -s)
+PLATFORM    ?= $(if $(filter Darwin,$(UNAME_S)),darwin,linux)
+LIB_COMMON_SRCS := src/data.c src/dedupe.c src/dedupe_cache.c src/dedupe_hash.c \
+            src/dedupe_map.c src/dedupe_scan.c src/dest.c src/error.c src/extents.c \
+            src/fault.c src/file.c src/fsid.c src/fsinfo.c src/links.c src/meta.c src/node.c \
+            src/probe.c src/tree.c src/usage.c src/walk.c
+LIB_LINUX_SRCS := src/dedupe_linux.c src/extents_fiemap.c src/meta_linux.c src/sys_linux.c
+LIB_DARWIN_SRCS := src/clone_darwin.c src/dedupe_darwin.c src/extents_log2phys.c \
+            src/meta_darwin.c src/sys_darwin.c
+ifeq ($(PLATFORM),linux)
+LIB_SRCS := $(LIB_COMMON_SRCS) $(LIB_LINUX_SRCS)
+else
+LIB_SRCS := $(LIB_COMMON_SRCS) $(LIB_DARWIN_SRCS)
+endif
+# Test programs are programs of the host: they check results through its
+# own calls, whichever backend the library under test was built with.
+TEST_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DCOWCOPY_BUILDING -Iinclude -Isrc \
+            -Itests/c $(CPPFLAGS)
+ifeq ($(PLATFORM),darwin-sim)
+ALL_CPPFLAGS += -Itests/darwin-sim/include -include darwin-sim.h
+SIM_LIB     := $(B)/darwin-sim/libdarwinsim.a
+TEST_CPPFLAGS += -DCOWCOPY_TEST_DARWIN_BACKEND
+endif
+CLI_SRCS := cli/main.c cli/cmd_cp.c cli/cmd_dedupe.c cli/cmd_du.c cli/cmd_probe.c \
+            cli/cmd_shared.c cli/json.c cli/progress.c cli/quote.c cli/report.c cli/utf8.c \
+            cli/util.c
 TEST_C_SRCS := $(wildcard tests/c/test_*.c)
 TEST_SUPPORT_SRCS := tests/c/harness.c
 
@@ -54,7 +78,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(B)/%.o)
 TEST_BINS := $(TEST_C_SRCS:tests/c/%.c=$(B)/tests/%)
 
-.PHONY: all lib tests check demo bench install uninstall clean deps build-deps
+.PHONY: all lib tests check demo bench install uninstall clean deps build-deps darwin-sim
 all: build-deps
 	$(Q)$(MAKE) --no-print-directory built
 
@@ -78,26 +102,90 @@ $(B)/libcowcopy.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/libcowcopy.so: $(LIB_OBJS)
+$(B)/libcowcopy.so: $(LIB_OBJS) $(SIM_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-soname,libcowcopy.so.$(SOVERSION) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) \
-		-o $@.$(VERSION) $^ $(LIBS)
+		-o $@.$(VERSION) $(LIB_OBJS) $(SIM_LIB) $(LIBS)
 	$(Q)ln -sf libcowcopy.so.$(VERSION) $@.$(SOVERSION) && ln -sf libcowcopy.so.$(VERSION) $@
 
 # The command links the static library: one self-contained binary.
-$(B)/cowcopy: $(CLI_OBJS) $(B)/libcowcopy.a
+$(B)/cowcopy: $(CLI_OBJS) $(B)/libcowcopy.a $(SIM_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libcowcopy.a $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libcowcopy.a $(SIM_LIB) $(LIBS)
 
 # C tests link the static library of the same build, so they can reach the
 # private fault-injection hooks.
-$(B)/tests/%: tests/c/%.c $(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a
+$(B)/tests/%: tests/c/%.c $(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a $(SIM_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/c $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< \
-		$(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a $(LIBS)
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< \
+		$(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a $(SIM_LIB) $(LIBS)
 
-tests: all $(TEST_BINS)
+# The Darwin backend's own suite is Darwin code: it sets up and checks BSD
+# flags, creation times and xattrs with Darwin's calls (and the layer's
+# Linux-side oracle for ACLs).
+ifeq ($(PLATFORM),darwin-sim)
+$(B)/tests/test_darwin: tests/c/test_darwin.c $(TEST_SUPPORT_OBJS) $(B)/libcowcopy.a $(SIM_LIB) \
+		$(B)/darwin-sim/obj/test_sim_linux.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(TEST_CPPFLAGS) -Itests/darwin-sim/include -include darwin-sim.h $(ALL_CFLAGS) \
+		$(EXTRA_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(B)/darwin-sim/obj/test_sim_linux.o \
+		$(B)/libcowcopy.a $(SIM_LIB) $(LIBS)
+endif
+
+$(B)/tests/c/%.o: tests/c/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+tests: all $(TEST_BINS) darwin-sim
+
+# The simulated Darwin layer (tests/darwin-sim/README.md): Darwin's clonefile,
+# copyfile, F_LOG2PHYS_EXT, getattrlist and xattr calls on Linux, for
+# building the macOS backend here. Darwin code is compiled with DSIM_CPPFLAGS;
+# the layer itself adds DARWIN_SIM_BUILDING; linux.c and the test's Linux-side
+# oracle see glibc's headers only.
+DSIM_DIR := tests/darwin-sim
+DSIM_B := $(B)/darwin-sim
+DSIM_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I$(DSIM_DIR)/include -include darwin-sim.h
+DSIM_LINUX_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+DSIM_LIB_SRCS := $(filter-out $(DSIM_DIR)/test_%.c,$(wildcard $(DSIM_DIR)/*.c))
+DSIM_LIB_OBJS := $(patsubst $(DSIM_DIR)/%.c,$(DSIM_B)/obj/%.o,$(DSIM_LIB_SRCS))
+DSIM_TEST_OBJS := $(DSIM_B)/obj/test_sim.o $(B)/darwin-sim/obj/test_sim_linux.o
+
+darwin-sim: $(DSIM_B)/libdarwinsim.a $(DSIM_B)/tests/test_sim
+	@:
+
+$(DSIM_B)/obj/%.o: $(DSIM_DIR)/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_CPPFLAGS) -DDARWIN_SIM_BUILDING $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DSIM_B)/obj/linux.o: $(DSIM_DIR)/linux.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_LINUX_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DSIM_B)/obj/test_sim.o: $(DSIM_DIR)/test_sim.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_CPPFLAGS) -Itests/c $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/darwin-sim/obj/test_sim_linux.o: $(DSIM_DIR)/test_sim_linux.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(DSIM_LINUX_CPPFLAGS) -Itests/c $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(DSIM_B)/libdarwinsim.a: $(DSIM_LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(DSIM_B)/tests/test_sim: $(DSIM_TEST_OBJS) $(TEST_SUPPORT_OBJS) $(DSIM_B)/libdarwinsim.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(DSIM_TEST_OBJS) $(TEST_SUPPORT_OBJS) \
+		$(DSIM_B)/libdarwinsim.a
 
 # Test variants: fault injection enabled (COWCOPY_TESTING), then the same
 # under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -113,8 +201,10 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory B=build/test EXTRA_CFLAGS="$(TEST_VARIANT_FLAGS)" tests
 	$(Q)$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g" \
 		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" tests
+	$(Q)$(MAKE) --no-print-directory B=build/darwin PLATFORM=darwin-sim \
+		EXTRA_CFLAGS="$(TEST_VARIANT_FLAGS)" tests
 	$(Q)$(MAKE) --no-print-directory python
-	$(Q)tests/run.sh build/test build/asan
+	$(Q)tests/run.sh build/test build/asan build/darwin
 
 # The Python package (python/), built the offline way python/README.md
 # documents: a venv of Debian's python3, which has setuptools, wheel and
@@ -174,3 +264,4 @@ clean:
 	rm -rf python/build python/cowcopy.egg-info
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)
+-include $(DSIM_LIB_OBJS:.o=.d) $(DSIM_TEST_OBJS:.o=.d)

@@ -4,9 +4,10 @@
     /usr/bin/python3 bench/test_benchlib.py        (as root: the scratch tests mount)
 
 Statistics on known samples, determinism of generated data and trees, the
-peak-RSS probe, interleaving order, free-space deltas (a clone costs no
-space), and that scratch filesystems are removed on an exception, on SIGINT
-and SIGTERM, and when left behind by a killed run.
+peak-RSS probe, interleaving order (pairs and rounds), free-space deltas (a
+clone costs no space), the tree checks (they catch a broken copy), and that
+scratch filesystems are removed on an exception, on SIGINT and SIGTERM, and
+when left behind by a killed run.
 Nothing here is timed: these are correctness checks of the tools we time with.
 """
 import os
@@ -21,7 +22,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from benchlib import gen, measure, scratch, space, stats  # noqa: E402
+from benchlib import gen, measure, scratch, space, stats, treecheck  # noqa: E402
 
 
 def scratch_dirs():
@@ -114,6 +115,19 @@ class Measure(unittest.TestCase):
         self.assertTrue(10 < o1.count("AB") < 30)
         self.assertNotEqual(o1, measure.compare(a, b, 40, warmup=0, seed=4).order)
 
+    def test_rounds(self):
+        seen = []
+        sides = [measure.Side(n, fn=lambda n=n: seen.append(n)) for n in "abc"]
+        res = measure.rounds(sides, 6, warmup=1, seed=5)
+        self.assertEqual("".join(seen[:3]), "abc")          # warm-up in list order
+        self.assertEqual(len(seen), 3 + 18)
+        for k, names in enumerate(res.order):                # each round runs each once
+            self.assertEqual(sorted(names), ["a", "b", "c"])
+            self.assertEqual("".join(seen[3 + 3 * k:6 + 3 * k]), "".join(names))
+        self.assertEqual(res.order, measure.rounds(sides, 6, warmup=0, seed=5).order)
+        self.assertGreater(len({tuple(o) for o in res.order}), 1)
+        self.assertEqual(len(res.ratios(2)), 6)
+
     def test_failure_stops(self):
         a = measure.Side("a", argv=["false"])
         with self.assertRaises(measure.BenchmarkError):
@@ -174,6 +188,29 @@ class Scratch(unittest.TestCase):
                 self.assertLess(cloned, 1 << 20, kind)
                 self.assertEqual(space.fs_type(mnt), kind)
                 self.assertEqual(space.tree_bytes(mnt), 32 << 20)
+
+    def test_treecheck_catches_broken_copies(self):
+        with scratch.Scratch() as s:
+            mnt = s.mount("xfs", "320M")
+            src, good = os.path.join(mnt, "src"), os.path.join(mnt, "good")
+            spec = gen.TreeSpec(small_files=30, dirs=3, symlinks=2, dangling_symlinks=1,
+                                hardlinks=1)
+            gen.make_tree(src, spec, seed=1)
+            subprocess.run(["cp", "-a", "--reflink=always", src, good], check=True)
+            self.assertEqual(treecheck.differences(src, good), [])
+            f = os.path.join(good, gen.dir_name(0), "f000000")
+            self.assertEqual(treecheck.shared_extents(f), (1, 1))
+            self.assertTrue(treecheck.same_content(os.path.join(src, gen.dir_name(0), "f000000"), f))
+            st = os.stat(f)
+            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1))       # mtime off by 1 ns
+            self.assertIn("mtime_ns", " ".join(treecheck.differences(src, good)))
+            plain = os.path.join(mnt, "plain")                          # no hard link, no clone
+            subprocess.run(["cp", "-R", "--preserve=all", "--no-preserve=links",
+                            "--reflink=never", src, plain], check=True)
+            self.assertIn("hard-link groups", " ".join(treecheck.differences(src, plain)))
+            self.assertEqual(treecheck.differences(src, plain, links=False), [])
+            self.assertEqual(treecheck.shared_extents(
+                os.path.join(plain, gen.dir_name(0), "f000000")), (0, 1))
 
     def test_stale_leftovers(self):
         p = subprocess.Popen([sys.executable, "-c", self.CHILD, "sleep"], stdout=subprocess.PIPE,

@@ -49,6 +49,7 @@ static void dedupe_help(void)
           "  -x, --one-file-system  do not descend into other filesystems\n"
           "      --min-size=SIZE  skip smaller files (bytes, or with K, M, G; default:\n"
           "                       any size that can share)\n"
+          "      --min-age=SECONDS  leave alone files modified in the last SECONDS\n"
           "      --cache=FILE     keep file hashes in FILE (SQLite) so that a later run\n"
           "                       over an unchanged tree reads no file data again\n"
           "  -j, --jobs=N         use N threads (default 2)\n"
@@ -95,6 +96,7 @@ static const char *status_word(int status, bool dry_run)
     case COWCOPY_DEDUPE_WOULD_SHARE: return dry_run ? "would share" : "shared";
     case COWCOPY_DEDUPE_ALREADY: return "already";
     case COWCOPY_DEDUPE_DIFFERED: return "differed";
+    case COWCOPY_DEDUPE_SKIPPED: return "skipped";
     default: return "failed";
     }
 }
@@ -107,6 +109,7 @@ static const char *status_key(int status)
     case COWCOPY_DEDUPE_WOULD_SHARE: return "would_share";
     case COWCOPY_DEDUPE_ALREADY: return "already_shared";
     case COWCOPY_DEDUPE_DIFFERED: return "differed";
+    case COWCOPY_DEDUPE_SKIPPED: return "skipped";
     default: return "failed";
     }
 }
@@ -219,7 +222,7 @@ static void print_summary(struct dedupe_run *run, const cowcopy_dedupe_stats *s)
     cli_human_bytes(s->bytes_read, read, sizeof read);
     cli_human_bytes(s->bytes_deduped, deduped, sizeof deduped);
     cli_human_bytes(s->bytes_differed, differed, sizeof differed);
-    cli_human_bytes(s->freed > 0 ? (uint64_t)s->freed : 0, freed, sizeof freed);
+    cli_human_bytes(s->freed >= 0 ? (uint64_t)s->freed : (uint64_t)-s->freed, freed, sizeof freed);
     cli_human_bytes(s->freed_estimate, estimate, sizeof estimate);
     printf("files scanned:     %" PRIu64 " (%s)\n", s->files_scanned, scanned);
     printf("data read:         %s (%" PRIu64 " files from the cache)\n", read, s->cache_hits);
@@ -237,13 +240,14 @@ static void print_summary(struct dedupe_run *run, const cowcopy_dedupe_stats *s)
     printf("elapsed:           %.3f s\n", s->elapsed);
 }
 
-enum { OPT_MIN_SIZE = 256, OPT_CACHE, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON, OPT_HELP };
+enum { OPT_MIN_SIZE = 256, OPT_MIN_AGE, OPT_CACHE, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON, OPT_HELP };
 
 static const struct option dedupe_options[] = {
     {"dry-run", no_argument, NULL, 'n'},
     {"verbose", no_argument, NULL, 'v'},
     {"one-file-system", no_argument, NULL, 'x'},
     {"min-size", required_argument, NULL, OPT_MIN_SIZE},
+    {"min-age", required_argument, NULL, OPT_MIN_AGE},
     {"cache", required_argument, NULL, OPT_CACHE},
     {"jobs", required_argument, NULL, 'j'},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -270,6 +274,14 @@ int cmd_dedupe(int argc, char **argv)
             if (parse_size(optarg, &o.min_size) < 0)
                 return cli_usage_error("dedupe", "invalid size '%s' for '--min-size'", optarg);
             break;
+        case OPT_MIN_AGE: {
+            unsigned long age = strtoul(optarg, &end, 10);
+            if (*end || end == optarg || age > 100UL * 365 * 24 * 3600)
+                return cli_usage_error("dedupe", "invalid number of seconds '%s' for '--min-age'",
+                                       optarg);
+            o.min_age = (unsigned)age;
+            break;
+        }
         case OPT_CACHE: o.cache_path = optarg; break;
         case 'j':
             o.threads = (int)strtol(optarg, &end, 10);

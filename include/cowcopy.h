@@ -337,7 +337,9 @@ enum cowcopy_dedupe_status {
     COWCOPY_DEDUPE_WOULD_SHARE,  /* dry run: would be */
     COWCOPY_DEDUPE_ALREADY,      /* already shared all its blocks with the source */
     COWCOPY_DEDUPE_DIFFERED,     /* changed since it was read: part or all not shared */
-    COWCOPY_DEDUPE_FAILED        /* an error, reported to on_error */
+    COWCOPY_DEDUPE_FAILED,       /* an error, reported to on_error */
+    COWCOPY_DEDUPE_SKIPPED       /* left as it is on purpose (Darwin: other hard links,
+                                    compressed or immutable; see cowcopy_dedupe()) */
 };
 
 /* A set of files found identical, for -v style listings. */
@@ -354,6 +356,7 @@ typedef int (*cowcopy_dedupe_progress_fn)(void *data, const cowcopy_dedupe_stats
 typedef struct cowcopy_dedupe_options {
     unsigned flags;              /* COWCOPY_DEDUPE_* */
     uint64_t min_size;           /* skip smaller files; 0: any size that can share */
+    unsigned min_age;            /* skip files modified in the last min_age seconds */
     int threads;                 /* 0: 2 (bounded by the CPUs) */
     const char *cache_path;      /* SQLite hash cache to read and update, or NULL */
     unsigned progress_ms;        /* least interval between progress calls (0: 100) */
@@ -384,6 +387,13 @@ COWCOPY_API void cowcopy_dedupe_options_init(cowcopy_dedupe_options *opts);
  * cache (SQLite), unchanged files (same filesystem UUID, inode, size, mtime
  * and ctime) are not read again; a damaged or foreign cache is reported
  * (COWCOPY_OP_CACHE) and ignored, never trusted.
+ *
+ * On Darwin, where APFS has no kernel compare, a duplicate is replaced by a
+ * clone of the source that was compared with it byte for byte and given its
+ * metadata, after a last check that it has not changed: its inode and ctime
+ * change, and a write through a descriptor opened before the rename can be
+ * lost. Files with other hard links, compressed or immutable ones are left
+ * alone (COWCOPY_DEDUPE_SKIPPED); min_age narrows the window further.
  *
  * @return 0 when the run completed without errors (bytes that differed at
  *         the last moment are normal and not an error); else the negative

@@ -59,9 +59,7 @@ void cowcopy__buf_free(cowcopy__buf *b)
     b->size = 0;
 }
 
-/* Set when copy_file_range returned ENOSYS: the kernel lacks it, for good. */
-static atomic_int offload_missing;
-
+#if defined(HAVE_FICLONE) || defined(HAVE_COPY_FILE_RANGE)
 static void note_fallback(cowcopy_result *res, const char *call, int err)
 {
     if (!res->fallback_call) {
@@ -69,9 +67,11 @@ static void note_fallback(cowcopy_result *res, const char *call, int err)
         res->fallback_errno = err;
     }
 }
+#endif
 
 /* ------------------------------------------------------------- clone */
 
+#ifdef HAVE_FICLONE
 /* Errors after which AUTO must not fall back: the copy would fail too. */
 static bool clone_error_is_fatal(int err)
 {
@@ -83,7 +83,7 @@ static bool clone_error_is_fatal(int err)
  * ladder should go on, or a negative errno (res->error set).
  */
 static int try_clone(int in, int out, const struct stat *in_st, int reflink, unsigned out_flags,
-                     cowcopy_result *res)
+                     cowcopy_result *res, struct stat *out_st_copy)
 {
     int r;
     do
@@ -115,11 +115,14 @@ static int try_clone(int in, int out, const struct stat *in_st, int reflink, uns
         if (SYS(fstat)(in, &now) < 0 || now.st_size != out_st.st_size)
             return cowcopy__fail(&res->error, COWCOPY_OP_CLONE, "FICLONE", EIO);
     }
+    if (out_st_copy)
+        *out_st_copy = out_st;
     res->method = COWCOPY_METHOD_CLONED;
     res->bytes = (uint64_t)out_st.st_size;
     res->hole_bytes = 0; /* a clone keeps holes by construction; not counted */
     return 0;
 }
+#endif /* HAVE_FICLONE */
 
 /* ----------------------------------------------------------- extents */
 
@@ -164,6 +167,10 @@ static int next_data(int in, off_t off, off_t size, bool *seek_ok, off_t *data, 
 #endif
     return 0;
 }
+
+#ifdef HAVE_COPY_FILE_RANGE
+/* Set when copy_file_range returned ENOSYS: the kernel lacks it, for good. */
+static atomic_int offload_missing;
 
 /* ----------------------------------------------------------- offload */
 
@@ -211,6 +218,7 @@ static int offload_range(int in, int out, off_t start, off_t end, bool first, of
     *moved = in_off - start;
     return 0;
 }
+#endif /* HAVE_COPY_FILE_RANGE */
 
 /* -------------------------------------------------------- read/write */
 
@@ -312,7 +320,12 @@ static int sparse_copy(int in, int out, const struct stat *in_st, bool offload,
                        cowcopy__buf *buf, cowcopy_result *res)
 {
     off_t size = in_st->st_size, off = 0, written_end = 0, data_bytes = 0;
+#ifdef HAVE_COPY_FILE_RANGE
     bool seek_ok = true, offloading = offload && size > 0 && !atomic_load(&offload_missing);
+#else
+    bool seek_ok = true, offloading = false; /* no copy_file_range on this platform */
+    (void)offload;
+#endif
     bool offloaded_any = false, shrank = false;
     int r;
     if (!offloading && (r = cowcopy__buf_reserve(buf, (size_t)size)) < 0)
@@ -324,6 +337,7 @@ static int sparse_copy(int in, int out, const struct stat *in_st, bool offload,
             return r;
         if (data >= size)
             break;
+#ifdef HAVE_COPY_FILE_RANGE
         if (offloading) {
             r = offload_range(in, out, data, hole, !offloaded_any, &moved, res);
             if (r < 0)
@@ -336,6 +350,7 @@ static int sparse_copy(int in, int out, const struct stat *in_st, bool offload,
                 offloaded_any = true;
             }
         }
+#endif
         if (!offloading && (r = rw_range(in, out, data, hole, buf, &moved, res)) < 0)
             return r;
         data_bytes += moved;
@@ -370,14 +385,29 @@ static int sparse_copy(int in, int out, const struct stat *in_st, bool offload,
 }
 
 int cowcopy__data_copy(int in, int out, const struct stat *in_st, int reflink, unsigned out_flags,
-                       cowcopy__buf *buf, cowcopy_result *res)
+                       cowcopy__buf *buf, cowcopy_result *res, struct stat *out_st)
 {
     bool both_regular = S_ISREG(in_st->st_mode) && (out_flags & COWCOPY__OUT_REGULAR);
+    if (out_st)
+        out_st->st_mode = 0;
+#ifdef HAVE_FICLONE
     if (reflink == COWCOPY_REFLINK_ALWAYS || (reflink == COWCOPY_REFLINK_AUTO && both_regular)) {
-        int r = try_clone(in, out, in_st, reflink, out_flags, res);
+        int r = try_clone(in, out, in_st, reflink, out_flags, res, out_st);
         if (r <= 0)
             return r;
     }
+#else
+    /* Darwin clones only by making a new file (clone_darwin.c): data written
+     * into an existing file (in place) cannot be a clone. */
+    if (reflink == COWCOPY_REFLINK_ALWAYS) {
+        res->error.fs = cowcopy__fs_name_fd(out);
+        return cowcopy__fail(&res->error, COWCOPY_OP_CLONE, "fclonefileat", ENOTSUP);
+    }
+    if (reflink == COWCOPY_REFLINK_AUTO && both_regular && !res->fallback_call) {
+        res->fallback_call = "fclonefileat"; /* what clonefile(2) says of an existing file */
+        res->fallback_errno = EEXIST;
+    }
+#endif
     if ((out_flags & COWCOPY__OUT_OLD_DATA) && SYS(ftruncate)(out, 0) < 0)
         return cowcopy__fail(&res->error, COWCOPY_OP_WRITE, "ftruncate", errno);
     if (!both_regular)

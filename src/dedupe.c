@@ -29,52 +29,6 @@
 
 #include <xxhash.h>
 
-enum {
-    DEDUPE_CHUNK = 16 * 1024 * 1024,
-    DEDUPE_MAX_DESTS = 127, /* what fits the kernel's one-page argument */
-};
-
-struct run {
-    dd_scan scan;
-    dd_cache *cache;
-    const cowcopy_dedupe_options *opts;
-    bool dry_run;
-    size_t *order;   /* file indices, sorted by (fs, size, dev, ino), hard links collapsed */
-    size_t norder;
-    struct span {
-        size_t start, count;
-    } *groups;       /* runs of equal (fs, size) in order, 2 or more files */
-    size_t ngroups;
-    atomic_size_t next_group;
-    atomic_uint_fast64_t bytes_read, cache_hits, dup_groups, files_deduped, bytes_deduped;
-    atomic_uint_fast64_t files_already, bytes_differed, freed_estimate;
-    atomic_llong last_progress_ns;
-    atomic_bool stop;
-    long long start_ns;
-};
-
-/* One member of a group while it is being handled. */
-struct member {
-    size_t file;      /* index into scan.files */
-    struct stat st;
-    dd_map map;
-    uint64_t map_hash;
-    size_t cluster;   /* index of the member that represents its cluster */
-    size_t cluster_size;
-    dd_hash edge, full;
-    bool have_edge, have_full;
-    int status;       /* enum cowcopy_dedupe_status, -1 while undecided */
-    bool usable;      /* has data that can be shared */
-    bool in_set;      /* its cluster is in the identical set being handled */
-};
-
-struct worker {
-    struct run *run;
-    cowcopy__buf buf;
-    char *path, *path2;
-    size_t cap, cap2;
-};
-
 static long long now_ns(void)
 {
     struct timespec ts;
@@ -87,7 +41,7 @@ void cowcopy_dedupe_options_init(cowcopy_dedupe_options *opts)
     memset(opts, 0, sizeof *opts);
 }
 
-static void snapshot(struct run *r, cowcopy_dedupe_stats *s)
+static void snapshot(dd_job *r, cowcopy_dedupe_stats *s)
 {
     memset(s, 0, sizeof *s);
     s->files_scanned = atomic_load(&r->scan.files_scanned);
@@ -104,7 +58,7 @@ static void snapshot(struct run *r, cowcopy_dedupe_stats *s)
     s->elapsed = (double)(now_ns() - r->start_ns) / 1e9;
 }
 
-static void maybe_progress(struct run *r)
+static void maybe_progress(dd_job *r)
 {
     const cowcopy_dedupe_options *o = r->opts;
     if (!o->progress)
@@ -149,7 +103,7 @@ static uint32_t fs_index(dd_scan *s, cowcopy__fsid id, int fd)
 
 /* Give every candidate its filesystem group, by opening one file per
  * device. Files that cannot be opened are reported and dropped. */
-static void identify_filesystems(struct worker *w)
+static void identify_filesystems(dd_worker *w)
 {
     dd_scan *s = &w->run->scan;
     for (size_t i = 0; i < s->nfiles; i++) {
@@ -188,28 +142,6 @@ static uint64_t free_bytes(int fd)
     return (uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize;
 }
 
-/* Can this filesystem deduplicate? Asks the kernel to dedupe a range of fd
- * onto itself: a no-op where supported (the status is then EINVAL for the
- * overlap), an ioctl error such as EOPNOTSUPP where not (ext4, tmpfs).
- * @return 1 yes, or -errno. */
-static int probe_dedupe(int fd, uint64_t size)
-{
-    struct {
-        struct file_dedupe_range r;
-        struct file_dedupe_range_info info[1];
-    } arg;
-    memset(&arg, 0, sizeof arg);
-    arg.r.src_length = size < DEDUPE_CHUNK ? size : DEDUPE_CHUNK;
-    arg.r.dest_count = 1;
-    arg.info[0].dest_fd = fd;
-    if (SYS(fideduperange)(fd, &arg.r) == 0)
-        return 1;
-    int err = errno;
-    if (err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == EXDEV || err == ENOSYS)
-        return -err;
-    return 1; /* EPERM, EACCES...: a per-file matter, found out file by file */
-}
-
 /* ------------------------------------------------------- grouping */
 
 static int by_group_key(const void *a, const void *b, void *ctx)
@@ -228,7 +160,7 @@ static int by_group_key(const void *a, const void *b, void *ctx)
 }
 
 /* Sort candidates, collapse hard links, find groups of equal (fs, size). */
-static int build_groups(struct run *r)
+static int build_groups(dd_job *r)
 {
     dd_scan *s = &r->scan;
     r->order = malloc((s->nfiles ? s->nfiles : 1) * sizeof *r->order);
@@ -273,20 +205,24 @@ static int build_groups(struct run *r)
 }
 
 /* Probe each filesystem that has groups; report those that cannot dedupe. */
-static void check_filesystems(struct worker *w)
+static void check_filesystems(dd_worker *w)
 {
-    struct run *r = w->run;
+    dd_job *r = w->run;
     dd_scan *s = &r->scan;
     for (size_t g = 0; g < r->ngroups; g++) {
         const dd_file *f = &s->files[r->order[r->groups[g].start]];
         dd_fs *fs = &s->fss[f->fs];
         if (fs->dedupe_state != 0)
             continue;
+        if (r->cache && !fs->has_uuid) /* cache keys need a UUID that survives remounts */
+            dd_report(s, COWCOPY_OP_CACHE,
+                      "this filesystem gives no stable UUID: its files are not cached", EINVAL,
+                      r->opts->cache_path, NULL, fs->type);
         fs->free_before = free_bytes(fs->probe_fd);
         int fd = dd_open(s, f, &w->path, &w->cap);
         if (fd < 0)
             continue; /* reported when the group is handled */
-        fs->dedupe_state = probe_dedupe(fd, f->size);
+        fs->dedupe_state = dd_probe(fd, f->size);
         SYS(close)(fd);
         if (fs->dedupe_state < 0) {
             /* Name the path the user gave that holds this file. */
@@ -297,7 +233,7 @@ static void check_filesystems(struct worker *w)
                     d = s->dirs[d].parent;
                 where = s->names + s->dirs[d].name;
             }
-            dd_report(s, COWCOPY_OP_DEDUPE_FS, "FIDEDUPERANGE", -fs->dedupe_state, where, NULL,
+            dd_report(s, COWCOPY_OP_DEDUPE_FS, DD_PROBE_CALL, -fs->dedupe_state, where, NULL,
                       fs->type);
         }
     }
@@ -312,12 +248,11 @@ static uint64_t map_hash(const dd_map *m)
 
 static int by_map_hash(const void *a, const void *b)
 {
-    const struct member *x = *(struct member *const *)a, *y = *(struct member *const *)b;
+    const dd_member *x = *(dd_member *const *)a, *y = *(dd_member *const *)b;
     return x->map_hash < y->map_hash ? -1 : x->map_hash > y->map_hash;
 }
 
-/* Open f, checking it is still the inode the scan saw. @return fd or -errno. */
-static int open_member(struct worker *w, struct member *m)
+int dd_open_member(dd_worker *w, dd_member *m)
 {
     dd_scan *s = &w->run->scan;
     const dd_file *f = &s->files[m->file];
@@ -335,9 +270,9 @@ static int open_member(struct worker *w, struct member *m)
 }
 
 /* Hashes of a cluster's representative, from the cache or by reading. */
-static int hash_member(struct worker *w, struct member *m, bool full)
+static int hash_member(dd_worker *w, dd_member *m, bool full)
 {
-    struct run *r = w->run;
+    dd_job *r = w->run;
     dd_scan *s = &r->scan;
     const dd_file *f = &s->files[m->file];
     const dd_fs *fs = &s->fss[f->fs];
@@ -351,7 +286,7 @@ static int hash_member(struct worker *w, struct member *m, bool full)
     bool small = f->size <= DD_SMALL_FILE;
     if (m->have_full || (!full && !small && m->have_edge))
         return 0;
-    int fd = open_member(w, m);
+    int fd = dd_open_member(w, m);
     if (fd < 0)
         return fd;
     uint64_t read = 0;
@@ -379,108 +314,20 @@ static bool same_hash(const dd_hash *a, const dd_hash *b)
     return a->lo == b->lo && a->hi == b->hi;
 }
 
-/* Share src's data with each of the n destinations (not in a dry run):
- * sets their status and adds to the counters. */
-static void share(struct worker *w, struct member *src, struct member **dests, size_t n)
+void dd_would_share(dd_job *job, dd_member **dests, size_t n, uint64_t size)
 {
-    struct run *r = w->run;
-    dd_scan *s = &r->scan;
-    uint64_t size = s->files[src->file].size;
-    if (r->dry_run) {
-        for (size_t i = 0; i < n; i++) {
-            dests[i]->status = COWCOPY_DEDUPE_WOULD_SHARE;
-            atomic_fetch_add(&r->files_deduped, 1);
-            atomic_fetch_add(&r->bytes_deduped, size);
-            atomic_fetch_add(&r->freed_estimate, size);
-        }
-        return;
+    for (size_t i = 0; i < n; i++) {
+        dests[i]->status = COWCOPY_DEDUPE_WOULD_SHARE;
+        atomic_fetch_add(&job->files_deduped, 1);
+        atomic_fetch_add(&job->bytes_deduped, size);
+        atomic_fetch_add(&job->freed_estimate, size);
     }
-    int src_fd = open_member(w, src);
-    if (src_fd < 0) {
-        for (size_t i = 0; i < n; i++)
-            dests[i]->status = COWCOPY_DEDUPE_FAILED;
-        return;
-    }
-    char *src_path = strdup(w->path);
-    struct file_dedupe_range *arg =
-        calloc(1, sizeof *arg + DEDUPE_MAX_DESTS * sizeof(struct file_dedupe_range_info));
-    int fds[DEDUPE_MAX_DESTS];
-    uint64_t deduped[DEDUPE_MAX_DESTS];
-    for (size_t base = 0; arg && base < n; base += DEDUPE_MAX_DESTS) {
-        size_t batch = n - base < DEDUPE_MAX_DESTS ? n - base : DEDUPE_MAX_DESTS;
-        for (size_t i = 0; i < batch; i++) {
-            fds[i] = open_member(w, dests[base + i]);
-            deduped[i] = 0;
-            /* ESTALE: changed since it was read; not shared, and not an error. */
-            dests[base + i]->status = fds[i] == -ESTALE ? COWCOPY_DEDUPE_DIFFERED
-                                      : fds[i] < 0      ? COWCOPY_DEDUPE_FAILED
-                                                        : -1;
-        }
-        for (uint64_t off = 0; off < size && !atomic_load(&r->stop); off += DEDUPE_CHUNK) {
-            uint64_t len = size - off < DEDUPE_CHUNK ? size - off : DEDUPE_CHUNK;
-            uint16_t count = 0;
-            size_t which[DEDUPE_MAX_DESTS];
-            for (size_t i = 0; i < batch; i++) {
-                /* One that differed goes on: its equal chunks still share. */
-                if (fds[i] < 0 || dests[base + i]->status == COWCOPY_DEDUPE_FAILED)
-                    continue;
-                arg->info[count] = (struct file_dedupe_range_info){.dest_fd = fds[i],
-                                                                   .dest_offset = off};
-                which[count++] = i;
-            }
-            if (count == 0)
-                break;
-            arg->src_offset = off;
-            arg->src_length = len;
-            arg->dest_count = count;
-            int rc;
-            do
-                rc = SYS(fideduperange)(src_fd, arg);
-            while (rc < 0 && errno == EINTR);
-            int err = errno;
-            for (uint16_t k = 0; k < count; k++) {
-                size_t i = which[k];
-                struct member *d = dests[base + i];
-                const struct file_dedupe_range_info *info = &arg->info[k];
-                int status = rc < 0 ? -err : info->status;
-                if (status == FILE_DEDUPE_RANGE_SAME) {
-                    deduped[i] += info->bytes_deduped;
-                } else if (status == FILE_DEDUPE_RANGE_DIFFERS) {
-                    atomic_fetch_add(&r->bytes_differed, len);
-                    d->status = COWCOPY_DEDUPE_DIFFERED;
-                } else {
-                    d->status = COWCOPY_DEDUPE_FAILED;
-                    dd_report(s, COWCOPY_OP_DEDUPE, "FIDEDUPERANGE", status < 0 ? -status : EIO,
-                              src_path ? src_path : "?",
-                              dd_path(s, &s->files[d->file], &w->path2, &w->cap2),
-                              s->fss[s->files[d->file].fs].type);
-                }
-            }
-        }
-        for (size_t i = 0; i < batch; i++) {
-            struct member *d = dests[base + i];
-            if (fds[i] >= 0)
-                SYS(close)(fds[i]);
-            atomic_fetch_add(&r->bytes_deduped, deduped[i]);
-            if (d->status == -1) {
-                d->status = COWCOPY_DEDUPE_SHARED;
-                atomic_fetch_add(&r->files_deduped, 1);
-                atomic_fetch_add(&r->freed_estimate, size);
-            }
-        }
-    }
-    if (!arg)
-        for (size_t i = 0; i < n; i++)
-            dests[i]->status = COWCOPY_DEDUPE_FAILED;
-    free(arg);
-    free(src_path);
-    SYS(close)(src_fd);
 }
 
 /* Tell on_group about the files in members[] with status set, source first. */
-static void report_group(struct worker *w, struct member **set, size_t n, size_t src)
+static void report_group(dd_worker *w, dd_member **set, size_t n, size_t src)
 {
-    struct run *r = w->run;
+    dd_job *r = w->run;
     if (!r->opts->on_group || n < 2)
         return;
     dd_scan *s = &r->scan;
@@ -517,16 +364,20 @@ static void report_group(struct worker *w, struct member **set, size_t n, size_t
 
 /* A set of clusters with identical content: the largest cluster's
  * representative becomes the source, every file of the others shares it. */
-static void handle_identical(struct worker *w, struct member **reps, size_t nreps,
-                             struct member *all, size_t nall)
+static void handle_identical(dd_worker *w, dd_member **reps, size_t nreps,
+                             dd_member *all, size_t nall)
 {
-    struct run *r = w->run;
-    struct member *src = reps[0];
+    dd_job *r = w->run;
+    /* The source: the largest cluster (the fewest files to change); among
+     * equals one with other hard links, which Darwin could never replace. */
+    dd_member *src = reps[0];
     for (size_t i = 1; i < nreps; i++)
-        if (reps[i]->cluster_size > src->cluster_size)
+        if (reps[i]->cluster_size > src->cluster_size ||
+            (reps[i]->cluster_size == src->cluster_size && reps[i]->st.st_nlink > 1 &&
+             src->st.st_nlink <= 1))
             src = reps[i];
     size_t nset = 0, ndests = 0;
-    struct member **set = malloc(nall * sizeof *set), **dests = malloc(nall * sizeof *dests);
+    dd_member **set = malloc(nall * sizeof *set), **dests = malloc(nall * sizeof *dests);
     if (!set || !dests) {
         free(set);
         free(dests);
@@ -536,7 +387,7 @@ static void handle_identical(struct worker *w, struct member **reps, size_t nrep
     for (size_t k = 0; k < nreps; k++)
         reps[k]->in_set = true;
     for (size_t i = 0; i < nall; i++) {
-        struct member *m = &all[i];
+        dd_member *m = &all[i];
         if (!m->usable || !all[m->cluster].in_set)
             continue;
         if (m == src)
@@ -553,21 +404,21 @@ static void handle_identical(struct worker *w, struct member **reps, size_t nrep
         reps[k]->in_set = false;
     atomic_fetch_add(&r->dup_groups, 1);
     if (ndests > 0)
-        share(w, src, dests, ndests);
+        dd_share(w, src, dests, ndests);
     report_group(w, set, nset, src_pos);
     free(set);
     free(dests);
 }
 
-static void handle_group(struct worker *w, const struct span *g)
+static void handle_group(dd_worker *w, const struct span *g)
 {
-    struct run *r = w->run;
+    dd_job *r = w->run;
     dd_scan *s = &r->scan;
     if (s->fss[s->files[r->order[g->start]].fs].dedupe_state < 0)
         return; /* reported once for the whole filesystem */
     size_t n = g->count;
-    struct member *m = calloc(n, sizeof *m);
-    struct member **by = malloc(n * sizeof *by);
+    dd_member *m = calloc(n, sizeof *m);
+    dd_member **by = malloc(n * sizeof *by);
     if (!m || !by) {
         free(m);
         free(by);
@@ -579,7 +430,7 @@ static void handle_group(struct worker *w, const struct span *g)
     for (size_t i = 0; i < n; i++) {
         m[i].file = r->order[g->start + i];
         m[i].status = -1;
-        int fd = open_member(w, &m[i]);
+        int fd = dd_open_member(w, &m[i]);
         if (fd < 0)
             continue;
         int rc = dd_map_load(fd, s->files[m[i].file].size, &m[i].map);
@@ -599,7 +450,7 @@ static void handle_group(struct worker *w, const struct span *g)
     qsort(by, usable, sizeof *by, by_map_hash);
     size_t nreps = 0;
     for (size_t i = 0; i < usable; i++) {
-        struct member *rep = NULL;
+        dd_member *rep = NULL;
         for (size_t j = i; j > 0 && by[j - 1]->map_hash == by[i]->map_hash; j--)
             if (dd_map_equal(&m[by[j - 1]->cluster].map, &by[i]->map)) {
                 rep = &m[by[j - 1]->cluster];
@@ -617,12 +468,12 @@ static void handle_group(struct worker *w, const struct span *g)
      * single cluster needs no hash: its members already share everything. */
     bool small = s->files[r->order[g->start]].size <= DD_SMALL_FILE;
     if (nreps == 1) {
-        struct member *only = &m[by[0]->cluster];
+        dd_member *only = &m[by[0]->cluster];
         if (only->cluster_size >= 2)
             handle_identical(w, &only, 1, m, n);
         nreps = 0;
     }
-    struct member **reps = malloc((nreps ? nreps : 1) * sizeof *reps);
+    dd_member **reps = malloc((nreps ? nreps : 1) * sizeof *reps);
     size_t k = 0;
     for (size_t i = 0; reps && nreps > 0 && i < usable; i++)
         if (&m[by[i]->cluster] == by[i] && hash_member(w, by[i], small) == 0)
@@ -634,7 +485,7 @@ static void handle_group(struct worker *w, const struct span *g)
                 hash_member(w, reps[i], true);
     /* Sets of representatives with equal full hashes: one kernel call each.
      * A lone cluster of several members is a group already deduplicated. */
-    struct member **set = malloc((nreps ? nreps : 1) * sizeof *set);
+    dd_member **set = malloc((nreps ? nreps : 1) * sizeof *set);
     bool *done = calloc(nreps ? nreps : 1, sizeof *done);
     for (size_t i = 0; set && done && i < nreps; i++) {
         if (done[i])
@@ -663,8 +514,8 @@ static void handle_group(struct worker *w, const struct span *g)
 
 static void *group_worker(void *arg)
 {
-    struct worker *w = arg;
-    struct run *r = w->run;
+    dd_worker *w = arg;
+    dd_job *r = w->run;
     for (;;) {
         size_t g = atomic_fetch_add(&r->next_group, 1);
         if (g >= r->ngroups || atomic_load(&r->stop))
@@ -675,7 +526,7 @@ static void *group_worker(void *arg)
     return NULL;
 }
 
-static void worker_free(struct worker *w)
+static void worker_free(dd_worker *w)
 {
     cowcopy__buf_free(&w->buf);
     free(w->path);
@@ -697,7 +548,7 @@ int cowcopy_dedupe(const char *const *paths, size_t npaths, const cowcopy_dedupe
         memset(stats, 0, sizeof *stats);
     if ((opts->flags & ~COWCOPY_DEDUPE_FLAGS_ALL) || opts->threads < 0 || (npaths && !paths))
         return -EINVAL;
-    struct run *r = calloc(1, sizeof *r);
+    dd_job *r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
     r->opts = opts;
@@ -714,7 +565,7 @@ int cowcopy_dedupe(const char *const *paths, size_t npaths, const cowcopy_dedupe
             rc = sr;
         maybe_progress(r);
     }
-    struct worker *ws = calloc((size_t)threads, sizeof *ws);
+    dd_worker *ws = calloc((size_t)threads, sizeof *ws);
     if (!ws)
         rc = -ENOMEM;
     if (rc == 0) {

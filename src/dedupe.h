@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 /* ------------------------------------------------------- dedupe_scan.c */
 
@@ -66,6 +67,7 @@ typedef struct dd_scan {
     size_t nfss, fss_cap;
     /* options and reporting */
     uint64_t min_size;
+    time_t newest_mtime;  /* --min-age: files modified after this are left alone */
     bool one_file_system;
     const cowcopy_dedupe_options *opts;
     atomic_uint_fast64_t files_scanned, bytes_scanned, errors;
@@ -84,6 +86,9 @@ char *dd_path(const dd_scan *s, const dd_file *f, char **buf, size_t *cap);
 /* Open f read-only (O_NOATIME where permitted), also when its path is
  * longer than PATH_MAX. @return an fd or -errno. */
 int dd_open(const dd_scan *s, const dd_file *f, char **buf, size_t *cap);
+/* Open the directory holding f; *name is f's name in it (in *buf or the
+ * scan's tables). @return the directory's fd or -errno. */
+int dd_open_parent(const dd_scan *s, const dd_file *f, char **buf, size_t *cap, const char **name);
 /* Report an error about f (or about src/dst paths directly) to on_error. */
 void dd_report(dd_scan *s, int op, const char *call, int err, const char *src, const char *dst,
                const char *fs);
@@ -139,5 +144,71 @@ typedef struct dd_map {
 int dd_map_load(int fd, uint64_t size, dd_map *map);
 bool dd_map_equal(const dd_map *a, const dd_map *b);
 void dd_map_free(dd_map *map);
+
+/* ------------------------------------------------------- the engine */
+
+typedef struct dd_job {
+    dd_scan scan;
+    dd_cache *cache;
+    const cowcopy_dedupe_options *opts;
+    bool dry_run;
+    size_t *order;   /* file indices, sorted by (fs, size, dev, ino), hard links collapsed */
+    size_t norder;
+    struct span {
+        size_t start, count;
+    } *groups;       /* runs of equal (fs, size) in order, 2 or more files */
+    size_t ngroups;
+    atomic_size_t next_group;
+    atomic_uint_fast64_t bytes_read, cache_hits, dup_groups, files_deduped, bytes_deduped;
+    atomic_uint_fast64_t files_already, bytes_differed, freed_estimate;
+    atomic_llong last_progress_ns;
+    atomic_bool stop;
+    long long start_ns;
+} dd_job;
+
+/* One member of a group while it is being handled. */
+typedef struct dd_member {
+    size_t file;      /* index into scan.files */
+    struct stat st;
+    dd_map map;
+    uint64_t map_hash;
+    size_t cluster;   /* index of the member that represents its cluster */
+    size_t cluster_size;
+    dd_hash edge, full;
+    bool have_edge, have_full;
+    int status;       /* enum cowcopy_dedupe_status, -1 while undecided */
+    bool usable;      /* has data that can be shared */
+    bool in_set;      /* its cluster is in the identical set being handled */
+} dd_member;
+
+typedef struct dd_worker {
+    struct dd_job *run;
+    cowcopy__buf buf;
+    char *path, *path2;
+    size_t cap, cap2;
+} dd_worker;
+
+/* Open m's file, checking it is still the inode the scan saw (m->st is
+ * set). @return fd, -ESTALE if it changed, or another -errno (reported). */
+int dd_open_member(dd_worker *w, dd_member *m);
+
+/* Dry run: mark the n destinations as would-share and count them. */
+void dd_would_share(dd_job *job, dd_member **dests, size_t n, uint64_t size);
+
+/* --------------------------------- dedupe_linux.c / dedupe_darwin.c */
+
+/* Can the filesystem of fd (a candidate of size bytes) deduplicate?
+ * Changes nothing. @return 1 yes, or -errno for "no, and why". */
+int dd_probe(int fd, uint64_t size);
+/* The call dd_probe's answer comes from, for messages. */
+#ifdef COWCOPY_DARWIN
+#define DD_PROBE_CALL "getattrlist"
+#else
+#define DD_PROBE_CALL "FIDEDUPERANGE"
+#endif
+
+/* Make each of the n destinations share src's data (in a dry run: say they
+ * would), setting their status and adding to the run's counters. */
+void dd_share(dd_worker *w, dd_member *src, dd_member **dests, size_t n);
 
 #endif

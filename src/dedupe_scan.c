@@ -17,6 +17,7 @@ int dd_scan_init(dd_scan *s, const cowcopy_dedupe_options *opts)
     memset(s, 0, sizeof *s);
     s->opts = opts;
     s->min_size = opts->min_size ? opts->min_size : 1;
+    s->newest_mtime = opts->min_age ? time(NULL) - (time_t)opts->min_age : 0;
     s->one_file_system = opts->flags & COWCOPY_DEDUPE_ONE_FILE_SYSTEM;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->callback_lock, NULL);
@@ -95,11 +96,17 @@ static uint32_t add_dir(dd_scan *s, uint32_t parent, const char *name)
     return idx;
 }
 
+/* --min-age: was the file modified too recently to be touched? */
+static bool too_recent(const dd_scan *s, const struct stat *st)
+{
+    return s->newest_mtime && st->st_mtim.tv_sec > s->newest_mtime;
+}
+
 static int add_file(dd_scan *s, uint32_t dir, const char *name, const struct stat *st)
 {
     atomic_fetch_add(&s->files_scanned, 1);
     atomic_fetch_add(&s->bytes_scanned, (uint64_t)st->st_size);
-    if ((uint64_t)st->st_size < s->min_size)
+    if ((uint64_t)st->st_size < s->min_size || too_recent(s, st))
         return 0;
     int r = 0;
     pthread_mutex_lock(&s->lock);
@@ -199,9 +206,13 @@ char *dd_path(const dd_scan *s, const dd_file *f, char **buf, size_t *cap)
 static int open_noatime(int dirfd, const char *path)
 {
     int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+#ifdef O_NOATIME
     int fd = SYS(openat)(dirfd, path, flags | O_NOATIME, 0);
     if (fd < 0 && errno == EPERM)
         fd = SYS(openat)(dirfd, path, flags, 0);
+#else
+    int fd = SYS(openat)(dirfd, path, flags, 0); /* Darwin: no O_NOATIME */
+#endif
     return fd < 0 ? -errno : fd;
 }
 
@@ -232,6 +243,28 @@ int dd_open(const dd_scan *s, const dd_file *f, char **buf, size_t *cap)
     int fd = open_noatime(dirfd, s->names + f->name);
     SYS(close)(dirfd);
     return fd;
+}
+
+int dd_open_parent(const dd_scan *s, const dd_file *f, char **buf, size_t *cap, const char **name)
+{
+    if (f->dir != DD_NO_PARENT) {
+        *name = s->names + f->name;
+        return open_dir_chain(s, f->dir);
+    }
+    /* A file given by the user: its name is its path. */
+    if (!dd_path(s, f, buf, cap))
+        return -ENOMEM;
+    char *slash = strrchr(*buf, '/');
+    const char *dir = ".";
+    if (slash) {
+        *slash = '\0';
+        dir = slash == *buf ? "/" : *buf;
+        *name = slash + 1;
+    } else {
+        *name = *buf;
+    }
+    int fd = SYS(openat)(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
 }
 
 /* ------------------------------------------------------------ the walk */
@@ -335,7 +368,7 @@ int dd_scan_path(dd_scan *s, const char *path, int threads)
         /* A given file: no directory; dd_path() uses its name as its path. */
         atomic_fetch_add(&s->files_scanned, 1);
         atomic_fetch_add(&s->bytes_scanned, (uint64_t)st.st_size);
-        if ((uint64_t)st.st_size < s->min_size)
+        if ((uint64_t)st.st_size < s->min_size || too_recent(s, &st))
             return 0;
         pthread_mutex_lock(&s->lock);
         uint32_t dev = dev_index(s, st.st_dev);

@@ -20,9 +20,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __APPLE__
+#include <sys/random.h> /* getentropy */
+#endif
 
 /* ----------------------------------------------------- cleanup registry */
 
@@ -75,7 +77,7 @@ static void temp_name(char *out, const char *base)
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     static _Thread_local uint64_t state;
     if (state == 0) {
-        if (getrandom(&state, sizeof state, GRND_NONBLOCK) != (ssize_t)sizeof state) {
+        if (getentropy(&state, sizeof state) != 0) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
@@ -95,6 +97,8 @@ static void temp_name(char *out, const char *base)
 }
 
 /* ------------------------------------------------------------ O_TMPFILE */
+
+#ifdef HAVE_O_TMPFILE
 
 /* Can an O_TMPFILE file be linked into place? Linking needs /proc/self/fd
  * (any user) or AT_EMPTY_PATH (CAP_DAC_READ_SEARCH); checked once. */
@@ -116,21 +120,40 @@ static bool tmpfile_unsupported(int err)
     return err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == ENOENT;
 }
 
-/* Link the unnamed file t->fd as dirfd/name. @return 0 or -errno. */
+/* Set once linkat(AT_EMPTY_PATH) was refused (ENOENT) while the /proc
+ * path then worked: this process lacks CAP_DAC_READ_SEARCH. */
+static atomic_int empty_path_refused;
+
+/*
+ * Link the unnamed file t->fd as dirfd/name. @return 0 or -errno.
+ * AT_EMPTY_PATH first: it links the descriptor directly, where the
+ * /proc/self/fd/N path costs a walk through procfs on every file (perf of
+ * a 20,000-file tree copy on XFS, bench/ cp-tree: about 4% of its CPU).
+ * Older kernels allow it only with CAP_DAC_READ_SEARCH (root) and answer
+ * ENOENT otherwise (6.18 also lets the file's opener do it); after such an
+ * ENOENT the /proc path, which any user may link, is used, and from then
+ * on only it.
+ */
 static int link_unnamed(const cowcopy__temp *t, const char *name)
 {
+    int err = 0;
+    if (!atomic_load_explicit(&empty_path_refused, memory_order_relaxed)) {
+        if (SYS(linkat)(t->fd, "", t->dirfd, name, AT_EMPTY_PATH) == 0)
+            return 0;
+        err = errno;
+        if (err != ENOENT)
+            return -err;
+    }
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", t->fd);
-    if (SYS(linkat)(AT_FDCWD, path, t->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+    if (SYS(linkat)(AT_FDCWD, path, t->dirfd, name, AT_SYMLINK_FOLLOW) == 0) {
+        if (err == ENOENT)
+            atomic_store_explicit(&empty_path_refused, 1, memory_order_relaxed);
         return 0;
-    int err = errno;
-    if (err != ENOENT)
-        return -err;
-    /* No /proc: AT_EMPTY_PATH works with CAP_DAC_READ_SEARCH. */
-    if (SYS(linkat)(t->fd, "", t->dirfd, name, AT_EMPTY_PATH) == 0)
-        return 0;
+    }
     return -errno;
 }
+#endif /* HAVE_O_TMPFILE */
 
 static int make_regular(int dirfd, const char *name, void *ctx)
 {
@@ -228,6 +251,12 @@ static int rename_named(cowcopy__temp *t, const char *base, bool replace, const 
         return 0;
     if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
         return -errno;
+#elif defined(HAVE_RENAMEATX_NP)
+    *call = "renameatx_np";
+    if (SYS(renameatx_np)(t->dirfd, t->name, t->dirfd, base, RENAME_EXCL) == 0)
+        return 0;
+    if (errno != ENOTSUP && errno != EINVAL) /* ENOTSUP: not on this filesystem */
+        return -errno;
 #endif
     /* No RENAME_NOREPLACE here: link (fails if base exists), then unlink. */
     *call = "linkat";
@@ -240,6 +269,7 @@ static int rename_named(cowcopy__temp *t, const char *base, bool replace, const 
 int cowcopy__temp_commit(cowcopy__temp *t, const char *base, bool replace, const char **call)
 {
     int r;
+#ifdef HAVE_O_TMPFILE
     if (t->kind == COWCOPY__TEMP_UNNAMED && !replace) {
         *call = "linkat";
         r = link_unnamed(t, base);
@@ -270,6 +300,7 @@ int cowcopy__temp_commit(cowcopy__temp *t, const char *base, bool replace, const
         }
         t->kind = COWCOPY__TEMP_NAMED;
     }
+#endif
     *call = "close";
     r = temp_close_fd(t);
     if (r == 0)

@@ -3,7 +3,8 @@
  * sets of physical byte ranges to intersect such maps with.
  *
  * Used by `shared` (extents.c), `du` (usage.c) and `dedupe`. The pieces:
- *  - an extent iterator over FIEMAP (flushed first with FIEMAP_FLAG_SYNC),
+ *  - an extent iterator over FIEMAP (Linux; flushed first with FIEMAP_FLAG_SYNC)
+ *    or F_LOG2PHYS_EXT (Darwin),
  *    clipped at an end offset, that falls back to SEEK_DATA/SEEK_HOLE data
  *    ranges without physical places on filesystems without FIEMAP (tmpfs);
  *  - a range set: sorted, merged physical ranges, 16 bytes per range, with
@@ -20,8 +21,10 @@
 
 #include "internal.h"
 
-#include <linux/fiemap.h>
 #include <stdint.h>
+#ifdef HAVE_FIEMAP
+#include <linux/fiemap.h>
+#endif
 
 /* ---------------------------------------------------------- range sets */
 
@@ -52,36 +55,48 @@ void cowcopy__rangeset_free(cowcopy__rangeset *s);
 
 /* ------------------------------------------------------------ iterator */
 
-/* Extent flags beyond FIEMAP's own: a data range from SEEK_DATA, with no
- * physical place (the filesystem has no FIEMAP). */
+/* Extent flags: FIEMAP's values (extents_fiemap.c passes them through). */
+#define COWCOPY__EXTENT_LAST     0x00000001u
+#define COWCOPY__EXTENT_UNKNOWN  0x00000002u /* no place known (Darwin: devoffset -1) */
+#define COWCOPY__EXTENT_DELALLOC 0x00000004u
+#define COWCOPY__EXTENT_ENCODED  0x00000008u /* compressed: compared by identity */
+#define COWCOPY__EXTENT_INLINE   0x00000200u
+#define COWCOPY__EXTENT_TAIL     0x00000400u
+#define COWCOPY__EXTENT_SHARED   0x00002000u /* Linux only: Darwin does not say */
+/* A data range from SEEK_DATA, with no physical place (no extent map). */
 #define COWCOPY__EXTENT_NO_MAP 0x80000000u
-/* Data whose fe_physical is not a place of its own on disk: inline data,
- * tail packing, not yet allocated or unknown, or no map at all. */
+/* Data whose physical address is not a place of its own on disk: inline
+ * data, tail packing, not yet allocated or unknown, or no map at all. */
 #define COWCOPY__EXTENT_UNPLACED                                                               \
-    (FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_DATA_TAIL | FIEMAP_EXTENT_UNKNOWN |            \
-     FIEMAP_EXTENT_DELALLOC | COWCOPY__EXTENT_NO_MAP)
+    (COWCOPY__EXTENT_INLINE | COWCOPY__EXTENT_TAIL | COWCOPY__EXTENT_UNKNOWN |                \
+     COWCOPY__EXTENT_DELALLOC | COWCOPY__EXTENT_NO_MAP)
 
 typedef struct cowcopy__extent {
     uint64_t logical, physical, length; /* clipped at the iterator's end */
-    uint32_t flags;                     /* FIEMAP_EXTENT_* | COWCOPY__EXTENT_NO_MAP */
+    uint32_t flags;                     /* COWCOPY__EXTENT_* */
 } cowcopy__extent;
 
 enum { COWCOPY__FIEMAP_BATCH = 64 };
 
-/* Walks a file's extents in logical order. */
+/* Walks a file's extents in logical order (extents_fiemap.c on Linux,
+ * extents_log2phys.c on Darwin). */
 typedef struct cowcopy__extent_iter {
     int fd;
     uint64_t size;   /* of the file */
     uint64_t end;    /* extents are clipped here */
-    uint64_t next;   /* logical offset of the next FIEMAP request or SEEK_DATA */
+    uint64_t next;   /* logical offset of the next request or SEEK_DATA */
     uint32_t index;  /* next extent in the batch */
     uint32_t fm_flags;
     bool started, done, no_map;
+#ifdef HAVE_FIEMAP
     union {
         struct fiemap fm;
         unsigned char bytes[sizeof(struct fiemap) +
                             COWCOPY__FIEMAP_BATCH * sizeof(struct fiemap_extent)];
     } buf;
+#else
+    uint64_t pos, range_end; /* the data range being mapped, run by run */
+#endif
 } cowcopy__extent_iter;
 
 /* Start walking the extents of fd, a file of `size` bytes, up to byte `end`:
@@ -95,6 +110,10 @@ void cowcopy__extent_iter_init(cowcopy__extent_iter *it, int fd, uint64_t size, 
  *         with *call naming the call that failed ("FIEMAP", "lseek").
  */
 int cowcopy__extent_next(cowcopy__extent_iter *it, cowcopy__extent *out, const char **call);
+
+/* The next data range from SEEK_DATA/SEEK_HOLE, without a physical place
+ * (for filesystems without an extent map). Same return as _next. */
+int cowcopy__extent_seek_next(cowcopy__extent_iter *it, cowcopy__extent *out, const char **call);
 
 /* ----------------------------------------------------------- file maps */
 

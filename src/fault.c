@@ -7,8 +7,8 @@
  *   read%2=EINTR        every 2nd call fails with EINTR
  *   ficlone=EOPNOTSUPP  every call fails
  *   write%2=short       every 2nd call moves half the bytes asked for
- * VALUE is an errno name or "short" (only for read, write, pread, pwrite and
- * copy_file_range). Calls are counted per name, across threads, from the
+ * VALUE is an errno name or "short" (only for read, write, pread, pwrite and,
+ * on Linux, copy_file_range). Calls are counted per name, across threads, from the
  * moment the spec is installed.
  *
  * Production builds link this file too (C tests call cowcopy__fault_set()
@@ -140,6 +140,7 @@ static ssize_t fault_short_pwrite(int fd, const void *buf, size_t n, off_t off)
     return cowcopy__sys_real.pwrite(fd, buf, action == FAULT_SHORT ? fault_shorten(n) : n, off);
 }
 
+#ifdef HAVE_COPY_FILE_RANGE
 static ssize_t fault_short_copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
                                            size_t len, unsigned flags)
 {
@@ -152,11 +153,16 @@ static ssize_t fault_short_copy_file_range(int in, off_t *off_in, int out, off_t
                                              action == FAULT_SHORT ? fault_shorten(len) : len,
                                              flags);
 }
+#endif
 
 static int fault_can_shorten(int call)
 {
+#ifdef HAVE_COPY_FILE_RANGE
+    if (call == FAULT_IDX_copy_file_range)
+        return 1;
+#endif
     return call == FAULT_IDX_read || call == FAULT_IDX_write || call == FAULT_IDX_pread ||
-           call == FAULT_IDX_pwrite || call == FAULT_IDX_copy_file_range;
+           call == FAULT_IDX_pwrite;
 }
 
 /* Point the live table's entry for `call` at its fault wrapper. */
@@ -167,9 +173,11 @@ static void fault_install(int call)
     case FAULT_IDX_write: cowcopy__sys.write = fault_short_write; return;
     case FAULT_IDX_pread: cowcopy__sys.pread = fault_short_pread; return;
     case FAULT_IDX_pwrite: cowcopy__sys.pwrite = fault_short_pwrite; return;
+#ifdef HAVE_COPY_FILE_RANGE
     case FAULT_IDX_copy_file_range:
         cowcopy__sys.copy_file_range = fault_short_copy_file_range;
         return;
+#endif
     default: break;
     }
 #define FAULT_SET(ret, name, params, args)                                                    \

@@ -39,6 +39,24 @@ int cowcopy__options_check(const cowcopy_options *o)
     return 0;
 }
 
+mode_t cowcopy__umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f) {
+        char line[256];
+        unsigned m;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "Umask: %o", &m) == 1) {
+                fclose(f);
+                return (mode_t)m;
+            }
+        fclose(f);
+    }
+    mode_t m = umask(022); /* racy with other threads changing it; only without /proc */
+    umask(m);
+    return m;
+}
+
 enum dest_kind { DEST_NEW, DEST_REPLACE, DEST_INPLACE, DEST_SKIP };
 
 /* Forget a failure that a later step recovers from; keep the paths. */
@@ -79,12 +97,29 @@ static void plan_from_source(cowcopy__meta_plan *plan, const cowcopy_options *o,
         plan->times[1] = st->st_mtim;
         plan->times_required = o->preserve_required & COWCOPY_PRESERVE_TIMESTAMPS;
     }
+#ifdef HAVE_GETATTRLIST
+    /* What Mac users expect cp -p to keep too: BSD flags (with the mode, as
+     * BSD cp -p does) and the creation time (with the times). */
+    uint32_t flags;
+    struct timespec crtime;
+    if ((o->preserve & (COWCOPY_PRESERVE_MODE | COWCOPY_PRESERVE_TIMESTAMPS)) &&
+        cowcopy__bsd_attrs_get(in, &flags, &crtime) == 0) {
+        if (o->preserve & COWCOPY_PRESERVE_MODE) {
+            plan->set_flags = flags != 0; /* a new file has none */
+            plan->flags = flags;
+        }
+        if (o->preserve & COWCOPY_PRESERVE_TIMESTAMPS) {
+            plan->set_crtime = true;
+            plan->crtime = crtime;
+        }
+    }
+#endif
 }
 
 /* What a replaced file keeps of the old one where the source's attributes
  * are not preserved: the attributes cp's in-place overwrite would leave. */
-static int plan_from_old(cowcopy__meta_plan *plan, const cowcopy_options *o,
-                         const struct stat *old, int dirfd, const char *base, void **acl_buf)
+static void plan_from_old(cowcopy__meta_plan *plan, const cowcopy_options *o,
+                          const struct stat *old, int dirfd, const char *base)
 {
     if (!(o->preserve & COWCOPY_PRESERVE_OWNERSHIP) &&
         (old->st_uid != geteuid() || old->st_gid != getegid())) {
@@ -99,13 +134,9 @@ static int plan_from_old(cowcopy__meta_plan *plan, const cowcopy_options *o,
         if (geteuid() != 0) /* a non-root write clears these in place too */
             plan->mode &= ~(mode_t)(S_ISUID | S_ISGID);
         plan->mode_required = true;
-        ssize_t n = cowcopy__acl_read_at(dirfd, base, acl_buf);
-        if (n < 0)
-            return (int)n;
-        plan->acl_value = *acl_buf;
-        plan->acl_len = (size_t)n;
+        plan->acl_from_dirfd = dirfd; /* read when applied: the old file is still there */
+        plan->acl_from_name = base;
     }
-    return 0;
 }
 
 /* Finish a file whose data is in place: metadata, then fsync on request. */
@@ -140,38 +171,62 @@ static int copy_via_temp(int in, const struct stat *st, int dirfd, const char *b
 {
     const cowcopy_options *o = ctx->opts;
     cowcopy__meta_plan plan;
-    void *old_acl = NULL;
     plan_from_source(&plan, o, in, st);
-    int r;
-    if (inherit && (r = plan_from_old(&plan, o, old, dirfd, base, &old_acl)) < 0) {
-        free(old_acl);
-        return cowcopy__fail(&res->error, COWCOPY_OP_STAT_DEST, "getxattr", -r);
-    }
-    /* A new file gets the source's permission bits less the umask, as with cp. */
-    mode_t create_mode = inherit ? 0600 : (st->st_mode & 0777);
-    /* Where creation already gives the mode wanted, save the fchmod. */
-    if (plan.set_mode && kind == DEST_NEW && ctx->mode_predictable &&
-        (create_mode & ~ctx->umask) == plan.mode)
-        plan.set_mode = false;
+    if (inherit)
+        plan_from_old(&plan, o, old, dirfd, base);
+    /*
+     * The old destination's owner goes on first: if it cannot be given, the
+     * caller writes in place instead, and no data has been copied in vain.
+     * Any other owner is set after the data (the unnamed or hidden file is
+     * ours alone until committed, and chown need only precede the xattrs
+     * and mode) and only if the new file does not have it already: a clone
+     * takes an fstat of the new file anyway, and where that shows the
+     * wanted owner (root copying root's files, a user copying their own)
+     * the fchown, which costs a journal transaction on XFS, is skipped, as
+     * cp does. Measured with bench/ cp-tree (20,000 files, XFS, root):
+     * fchown was about 3% of the copy's CPU under perf.
+     */
+    bool owner_first = plan.set_owner && inherit && !(o->preserve & COWCOPY_PRESERVE_OWNERSHIP);
     cowcopy__temp t;
-    if ((r = cowcopy__temp_open(&t, dirfd, base, create_mode)) < 0) {
-        free(old_acl);
-        if (kind == DEST_REPLACE && (r == -EACCES || r == -EPERM))
-            return 1; /* a writable file in an unwritable directory: in place */
-        return cowcopy__fail(&res->error, COWCOPY_OP_CREATE_DEST, "openat", -r);
-    }
-    r = cowcopy__meta_apply_owner(t.fd, &plan, res);
-    if (r < 0 && plan.set_owner && inherit && !(o->preserve & COWCOPY_PRESERVE_OWNERSHIP)) {
+    struct stat out_st;
+    memset(&out_st, 0, sizeof out_st);
+    int r = 1;
+#ifdef HAVE_CLONEFILE
+    /* Darwin clones by making the new file (clonefile(2)), so it comes first. */
+    if (o->reflink != COWCOPY_REFLINK_NEVER &&
+        (r = cowcopy__clone_to_temp(in, st, dirfd, base, ctx, &plan, &t, &out_st, res)) < 0)
+        return r;
+    if (r == 0 && owner_first && cowcopy__meta_apply_owner(t.fd, &plan, res) < 0) {
         cowcopy__temp_discard(&t);
-        free(old_acl);
         clear_error(&res->error);
         return 1;
     }
-    if (r == 0)
-        r = cowcopy__data_copy(in, t.fd, st, o->reflink, COWCOPY__OUT_REGULAR, ctx->buf, res);
+#endif
+    if (r == 1) { /* no clone yet: create the file, then fill it */
+        /* A new file gets the source's permission bits less the umask, as with cp. */
+        mode_t create_mode = inherit ? 0600 : (st->st_mode & 0777);
+        /* Where creation already gives the mode wanted, save the fchmod. */
+        if (plan.set_mode && kind == DEST_NEW && ctx->mode_predictable &&
+            (create_mode & ~ctx->umask) == plan.mode)
+            plan.set_mode = false;
+        if ((r = cowcopy__temp_open(&t, dirfd, base, create_mode)) < 0) {
+            if (kind == DEST_REPLACE && (r == -EACCES || r == -EPERM))
+                return 1; /* a writable file in an unwritable directory: in place */
+            return cowcopy__fail(&res->error, COWCOPY_OP_CREATE_DEST, "openat", -r);
+        }
+        if (owner_first && cowcopy__meta_apply_owner(t.fd, &plan, res) < 0) {
+            cowcopy__temp_discard(&t);
+            clear_error(&res->error);
+            return 1;
+        }
+        r = cowcopy__data_copy(in, t.fd, st, o->reflink, COWCOPY__OUT_REGULAR, ctx->buf, res,
+                               &out_st);
+    }
+    if (r == 0 && plan.set_owner && !owner_first &&
+        !(out_st.st_mode != 0 && out_st.st_uid == plan.uid && out_st.st_gid == plan.gid))
+        r = cowcopy__meta_apply_owner(t.fd, &plan, res);
     if (r == 0)
         r = finish_file(t.fd, &plan, o, res);
-    free(old_acl);
     if (r < 0) {
         cowcopy__temp_discard(&t);
         return r;
@@ -211,7 +266,7 @@ static int copy_in_place(int in, const struct stat *st, int dirfd, const char *b
     cowcopy__meta_plan plan;
     plan_from_source(&plan, o, in, st);
     if (r == 0)
-        r = cowcopy__data_copy(in, out, st, o->reflink, out_flags, ctx->buf, res);
+        r = cowcopy__data_copy(in, out, st, o->reflink, out_flags, ctx->buf, res, NULL);
     if (r == 0 && S_ISREG(out_st.st_mode)) {
         r = cowcopy__meta_apply_owner(out, &plan, res);
         if (r == 0)

@@ -10,12 +10,31 @@
  *    do not), for keys stored on disk such as the dedupe cache: btrfs's fsid
  *    (BTRFS_IOC_FS_INFO), else FS_IOC_GETFSUUID (Linux 6.5+: ext4, XFS...;
  *    btrfs does not answer it on 6.18).
+ * Darwin: st_dev, and no UUID (see below).
  */
 #include "internal.h"
 
 #include <errno.h>
-#include <linux/magic.h>
 #include <string.h>
+
+#ifdef COWCOPY_DARWIN
+/* Darwin: one address space per mounted volume. */
+cowcopy__fsid cowcopy__fsid_of(int fd, const struct stat *st)
+{
+    (void)fd;
+    return (cowcopy__fsid){0, (uint64_t)st->st_dev};
+}
+
+/* Darwin: no stable volume UUID is read here (getattrlist's ATTR_VOL_UUID
+ * would be the way); without one the dedupe cache is not used. */
+int cowcopy__fs_uuid(int fd, unsigned char uuid[16])
+{
+    (void)fd;
+    (void)uuid;
+    return -ENODATA;
+}
+#else
+#include <linux/magic.h>
 
 cowcopy__fsid cowcopy__fsid_of(int fd, const struct stat *st)
 {
@@ -43,3 +62,4 @@ int cowcopy__fs_uuid(int fd, unsigned char uuid[16])
     }
     return -ENODATA;
 }
+#endif /* COWCOPY_DARWIN */

@@ -6,6 +6,26 @@
  */
 #include "internal.h"
 
+#ifdef __APPLE__
+/* macOS names filesystems itself (statfs's f_fstypename: "apfs", "hfs"...);
+ * there are no Linux magic numbers to look up. */
+const char *cowcopy__fs_name(unsigned long magic)
+{
+    (void)magic;
+    return "this filesystem";
+}
+
+const char *cowcopy__fs_name_fd(int fd)
+{
+    static _Thread_local char name[MFSTYPENAMELEN];
+    struct statfs sfs;
+    if (SYS(fstatfs)(fd, &sfs) < 0)
+        return NULL;
+    snprintf(name, sizeof name, "%s", sfs.f_fstypename);
+    return name;
+}
+#else
+/* Linux, and the simulated Darwin layer (whose statfs is Linux's). */
 #include <linux/magic.h>
 
 #ifndef BCACHEFS_SUPER_MAGIC
@@ -60,3 +80,4 @@ const char *cowcopy__fs_name_fd(int fd)
         return NULL;
     return cowcopy__fs_name((unsigned long)sfs.f_type);
 }
+#endif /* __APPLE__ */

@@ -67,11 +67,14 @@ void cowcopy__buf_free(cowcopy__buf *b);
 /*
  * Fill `out` with the data of `in` (whose fstat is *in_st), by the ladder for
  * `reflink` (enum cowcopy_reflink). Sets res->method, bytes, hole_bytes and
- * fallback_*; on failure res->error's op/call/code.
+ * fallback_*; on failure res->error's op/call/code. If out_st is not NULL,
+ * it gets the fstat of `out` that a clone takes to check its size (so a
+ * caller can see the new file's owner without another call); its st_mode
+ * is 0 when no such fstat was taken.
  * @return 0 or a negative errno.
  */
 int cowcopy__data_copy(int in, int out, const struct stat *in_st, int reflink, unsigned out_flags,
-                       cowcopy__buf *buf, cowcopy_result *res);
+                       cowcopy__buf *buf, cowcopy_result *res, struct stat *out_st);
 
 /* ------------------------------------------------------------- dest.c */
 
@@ -120,14 +123,31 @@ void cowcopy__temp_discard(cowcopy__temp *t);
 #define COWCOPY__XATTR_SKIP_REFUSED 0x4u /* skip an attribute refused with EPERM, ENOTSUP,
                                             ENODATA or EINVAL (COWCOPY_XATTR_SKIP_REFUSED) */
 
+/* Platform parts (meta_linux.c, meta_darwin.c). */
+
 /* Copy the selected xattrs of in_fd to out_fd in one pass. @return 0 or the
  * first negative errno of a non-ACL attribute (the others are still tried);
  * ACL failures go to *acl_err if given (else into the return value). */
 int cowcopy__xattr_copy(int in_fd, int out_fd, unsigned which, int *acl_err);
 
-/* Read the access ACL of dirfd/name (not following a final symlink) into a
- * malloc'ed *value. @return its length, 0 when it has none, or -errno. */
-ssize_t cowcopy__acl_read_at(int dirfd, const char *name, void **value);
+/* Give out_fd the ACL of dirfd/name (an old destination, not following a
+ * final symlink). @return 0 (also when it has none) or -errno. */
+int cowcopy__acl_copy_at(int dirfd, const char *name, int out_fd);
+
+/* Would files made in the directory dirfd inherit an ACL (so that their mode
+ * is not simply mode & ~umask)? When unsure, true. */
+bool cowcopy__has_default_acl(int dirfd);
+
+#ifdef COWCOPY_DARWIN
+/* Remove every xattr of fd (a clone carries its source's). @return 0 or -errno. */
+int cowcopy__xattr_strip(int fd);
+/* BSD flags (UF_*, SF_*) and creation time of fd. @return 0 or -errno. */
+int cowcopy__bsd_attrs_get(int fd, uint32_t *flags, struct timespec *crtime);
+/* Set fd's creation time (tv_nsec UTIME_NOW: now). @return 0 or -errno. */
+int cowcopy__crtime_set(int fd, const struct timespec *crtime);
+/* Bytes of fd's data that no other file shares (APFS's private size). */
+int cowcopy__private_size(int fd, uint64_t *bytes);
+#endif
 
 /* What to apply to a new or rewritten file once its data is in place. */
 typedef struct cowcopy__meta_plan {
@@ -139,18 +159,22 @@ typedef struct cowcopy__meta_plan {
     mode_t mode;          /* permission bits incl. setuid/setgid/sticky */
     bool mode_required;
     int acl_from_fd;      /* copy ACL xattrs from this fd, or -1 */
-    const void *acl_value; /* else set this access ACL (old destination's), if acl_len > 0 */
-    size_t acl_len;
+    int acl_from_dirfd;   /* else the ACL of this file (an old destination), if */
+    const char *acl_from_name; /* acl_from_name is not NULL */
     int xattr_from_fd;    /* copy other xattrs from this fd, or -1 */
     bool xattr_required;
     bool xattr_skip_refused; /* COWCOPY_XATTR_SKIP_REFUSED: for the ACL too */
     bool set_times;
     struct timespec times[2]; /* atime, mtime */
     bool times_required;
+    bool set_crtime;          /* creation time (Darwin) */
+    struct timespec crtime;   /* tv_nsec UTIME_NOW: now */
+    bool set_flags;           /* BSD file flags (Darwin), set last: UF_IMMUTABLE */
+    uint32_t flags;           /* would stop anything after it */
 } cowcopy__meta_plan;
 
-/* Apply the ownership part of the plan (done before writing data: chown
- * clears file capabilities and setuid bits). If a non-required chown fails,
+/* Apply the ownership part of the plan (before apply_rest: chown clears
+ * file capabilities and setuid bits). If a non-required chown fails,
  * setuid/setgid are dropped from the planned mode, as cp does.
  * @return 0 or a negative errno with res->error set. */
 int cowcopy__meta_apply_owner(int fd, cowcopy__meta_plan *plan, cowcopy_result *res);
@@ -187,6 +211,22 @@ typedef struct cowcopy__ctx {
 int cowcopy__copy_nondir(int src_dirfd, const char *src_name, const struct stat *src_lst,
                          int dst_dirfd, const char *dst_base, cowcopy__ctx *ctx,
                          cowcopy_result *res);
+
+#ifdef HAVE_CLONEFILE
+/*
+ * Darwin (clone_darwin.c): clone in (fstat *st) to a new hidden temporary
+ * beside dirfd/base, open it into *t (fstat in *out_st), and adjust the
+ * plan so that the clone's metadata ends up as the options ask.
+ * @return 0 when cloned, 1 when the filesystem refused and a copy should be
+ * made instead (res->fallback_* says why), or a negative errno.
+ */
+int cowcopy__clone_to_temp(int in, const struct stat *st, int dirfd, const char *base,
+                           const cowcopy__ctx *ctx, cowcopy__meta_plan *plan, cowcopy__temp *t,
+                           struct stat *out_st, cowcopy_result *res);
+#endif
+
+/* The process umask, read without changing it where /proc tells it. */
+mode_t cowcopy__umask(void);
 
 /* As cowcopy__copy_nondir, for a regular file already open as `in` whose
  * fstat is *st (the tree copier opens files itself to see hard links). */

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <linux/fs.h>
 
 static const char *const answer_names[] = {"unknown", "yes", "no"};
 
@@ -92,6 +91,80 @@ static int make_file(cowcopy__temp *t, int dirfd, const unsigned char *data, siz
     return 0;
 }
 
+#ifdef COWCOPY_DARWIN
+/* Darwin's volume capabilities: does the volume of dirfd say it can clone?
+ * @return 1 yes, 0 no, -errno when it does not tell. */
+static int volume_can_clone(int dirfd)
+{
+    struct attrlist al;
+    memset(&al, 0, sizeof al);
+    al.bitmapcount = ATTR_BIT_MAP_COUNT;
+    al.volattr = ATTR_VOL_INFO | ATTR_VOL_CAPABILITIES;
+    struct {
+        uint32_t length;
+        vol_capabilities_attr_t caps;
+    } __attribute__((packed, aligned(4))) buf;
+    memset(&buf, 0, sizeof buf);
+    if (SYS(getattrlistat)(dirfd, ".", &al, &buf, sizeof buf, 0) < 0)
+        return -errno;
+    vol_capabilities_attr_t caps;
+    memcpy(&caps, &buf.caps, sizeof caps);
+    if (!(caps.valid[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE))
+        return -ENODATA;
+    return (caps.capabilities[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE) ? 1 : 0;
+}
+
+struct clone_probe {
+    int src;
+};
+
+static int make_probe_clone(int dirfd, const char *name, void *ctx)
+{
+    const struct clone_probe *c = ctx;
+    return SYS(fclonefileat)(c->src, dirfd, name, CLONE_NOFOLLOW);
+}
+
+/* clone: the volume's VOL_CAP_INT_CLONE, then a real fclonefileat of src to
+ * a hidden name (removed again), whose size must match. The trial decides. */
+static void try_clone(cowcopy_probe *p, int dirfd, int src, size_t len)
+{
+    int says = volume_can_clone(dirfd);
+    cowcopy__temp t;
+    struct clone_probe c = {src};
+    int r = cowcopy__temp_make(&t, dirfd, "probe", make_probe_clone, &c);
+    if (r < 0) {
+        if (says == 0) /* the volume says it cannot, and it cannot */
+            set_answer(&p->clone, COWCOPY_PROBE_NO, "getattrlist", ENOTSUP);
+        else
+            set_failed(&p->clone, "fclonefileat", -r);
+        return;
+    }
+    struct stat st;
+    if (SYS(fstatat)(dirfd, t.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        set_answer(&p->clone, COWCOPY_PROBE_UNKNOWN, "fstatat", errno);
+    else if ((uint64_t)st.st_size != len)
+        set_answer(&p->clone, COWCOPY_PROBE_UNKNOWN, "fclonefileat", EIO);
+    else
+        set_answer(&p->clone, COWCOPY_PROBE_YES, NULL, 0);
+    cowcopy__temp_discard(&t);
+}
+
+/* dedupe: APFS has no kernel compare; cowcopy deduplicates by cloning and
+ * comparing (dedupe_darwin.c), so it can wherever it can clone. */
+static void try_dedupe(cowcopy_probe *p, int dirfd, int src, const unsigned char *data, size_t len)
+{
+    (void)dirfd, (void)src, (void)data, (void)len;
+    p->dedupe = p->clone;
+}
+
+/* offload: Darwin has no copy_file_range. */
+static void try_offload(cowcopy_probe *p, int dirfd, int src, size_t len)
+{
+    (void)dirfd, (void)src, (void)len;
+    set_answer(&p->offload, COWCOPY_PROBE_NO, "copy_file_range", ENOSYS);
+}
+
+#else
 /* dedupe: FIDEDUPERANGE of src's data onto a second file with the same
  * bytes, written separately (so they share nothing before). */
 static void try_dedupe(cowcopy_probe *p, int dirfd, int src, const unsigned char *data, size_t len)
@@ -175,6 +248,7 @@ static void try_offload(cowcopy_probe *p, int dirfd, int src, size_t len)
         set_answer(&p->offload, COWCOPY_PROBE_YES, NULL, 0);
     cowcopy__temp_discard(&t);
 }
+#endif /* COWCOPY_DARWIN */
 
 int cowcopy_fs_probe(const char *dir, cowcopy_probe *p)
 {
@@ -223,8 +297,8 @@ int cowcopy_fs_probe(const char *dir, cowcopy_probe *p)
         p->dedupe = p->offload = p->clone;
     } else {
         p->writable = 1;
+        try_clone(p, dirfd, src.fd, len); /* first: on Darwin dedupe's answer is clone's */
         try_dedupe(p, dirfd, src.fd, data, len);
-        try_clone(p, dirfd, src.fd, len);
         try_offload(p, dirfd, src.fd, len);
         cowcopy__temp_discard(&src);
     }

@@ -72,25 +72,6 @@ static long long now_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* The process umask, without changing it where /proc tells it. */
-static mode_t read_umask(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    if (f) {
-        char line[256];
-        unsigned m;
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "Umask: %o", &m) == 1) {
-                fclose(f);
-                return (mode_t)m;
-            }
-        fclose(f);
-    }
-    mode_t m = umask(022); /* racy with other threads changing it; only without /proc */
-    umask(m);
-    return m;
-}
-
 /* Path of dir relative to the source root ("" for the root itself). */
 static const char *relative_dir(const struct tree_job *job, const cowcopy__wdir *dir)
 {
@@ -436,8 +417,7 @@ open_it:
     if (td->fresh) {
         /* Files made here get exactly mode & ~umask unless a default ACL was
          * inherited from an existing parent directory. */
-        ssize_t n = SYS(fgetxattr)(td->dst_fd, "system.posix_acl_default", NULL, 0);
-        td->mode_predictable = n < 0 && (errno == ENODATA || errno == EOPNOTSUPP);
+        td->mode_predictable = !cowcopy__has_default_acl(td->dst_fd);
     }
     return 0;
 }
@@ -770,7 +750,7 @@ int cowcopy_tree_copy(const char *src, const char *dst, const cowcopy_tree_optio
     job.dst_root = dst;
     job.src_root_len = strlen(src);
     job.start_ns = now_ns();
-    job.umask = read_umask();
+    job.umask = cowcopy__umask();
     pthread_mutex_init(&job.callback_lock, NULL);
     struct tree_worker top = {.job = &job};
     cowcopy_result res;

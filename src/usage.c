@@ -98,6 +98,7 @@ static int inoset_insert(struct inoset *s, dev_t dev, ino_t ino)
 
 struct counts {
     uint64_t files, apparent, total, exclusive, inline_bytes;
+    uint64_t private_in_shared; /* Darwin: private bytes of files whose ranges are kept */
 };
 
 /* A device seen during the walk: which filesystem it is, its block size. */
@@ -294,9 +295,12 @@ static int count_file(struct usage_worker *w, int fd, const struct stat *st, int
             c.total += e.length;
             /* Encoded (compressed) extents are counted at their uncompressed
              * length from their disk address, as btrfs du counts them. */
-            if (!(e.flags & FIEMAP_EXTENT_SHARED))
+#ifndef COWCOPY_DARWIN
+            if (!(e.flags & COWCOPY__EXTENT_SHARED))
                 c.exclusive += e.length;
-            else if ((r = cowcopy__rangeset_add(ranges, e.physical, e.length)) < 0) {
+            else
+#endif
+            if ((r = cowcopy__rangeset_add(ranges, e.physical, e.length)) < 0) {
                 *call = "malloc";
                 break;
             }
@@ -306,6 +310,25 @@ static int count_file(struct usage_worker *w, int fd, const struct stat *st, int
         *op = COWCOPY_OP_MAP_EXTENTS;
         return r;
     }
+#ifdef COWCOPY_DARWIN
+    /* Darwin does not flag shared extents; APFS tells each file's private
+     * size instead (bytes nothing else references). A file with nothing
+     * shared is all exclusive; one sharing some keeps its ranges, and its
+     * private bytes are taken off the set's shared union at the end. */
+    uint64_t placed = c.total - c.exclusive, private_bytes;
+    if (placed > 0 && cowcopy__private_size(fd, &private_bytes) == 0) {
+        /* Private size is in bytes; extents count whole blocks. */
+        if (private_bytes % dev.bsize)
+            private_bytes += dev.bsize - private_bytes % dev.bsize;
+        if (private_bytes > placed)
+            private_bytes = placed;
+        c.exclusive += private_bytes;
+        if (private_bytes == placed)
+            ranges->n = 0;
+        else
+            c.private_in_shared = private_bytes;
+    }
+#endif
     cowcopy__rangeset *set = ranges->n ? worker_set(w, dev.fs) : NULL;
     if (ranges->n && (!set || cowcopy__rangeset_merge(set, ranges) < 0)) {
         *op = COWCOPY_OP_NONE;
@@ -317,6 +340,7 @@ static int count_file(struct usage_worker *w, int fd, const struct stat *st, int
     w->c.total += c.total;
     w->c.exclusive += c.exclusive;
     w->c.inline_bytes += c.inline_bytes;
+    w->c.private_in_shared += c.private_in_shared;
     return 0;
 }
 
@@ -424,6 +448,7 @@ static void worker_finish(struct usage_worker *w)
     job->c.total += w->c.total;
     job->c.exclusive += w->c.exclusive;
     job->c.inline_bytes += w->c.inline_bytes;
+    job->c.private_in_shared += w->c.private_in_shared;
     for (size_t i = 0; i < w->nshared && i < job->nfs; i++) {
         cowcopy__rangeset *dst = &job->shared[i], *src = &w->shared[i];
         if (dst->n == 0 && src->n > 0) { /* take the whole set over */
@@ -581,6 +606,7 @@ int cowcopy_usage_measure(const char *const *paths, size_t count,
     uint64_t set_shared = 0;
     for (size_t i = 0; i < job.nfs; i++) {
         set_shared += cowcopy__rangeset_normalize(&job.shared[i]);
+    set_shared = set_shared > job.c.private_in_shared ? set_shared - job.c.private_in_shared : 0;
         cowcopy__rangeset_free(&job.shared[i]);
     }
     usage->files = job.c.files;

@@ -169,6 +169,92 @@ static bool is_dot_or_dotdot(const char *n)
 }
 
 /* Read dir and handle every entry. */
+/* Hand one entry of dir to `entry`, pushing it if it is to be descended
+ * into. @return false when the walk must stop. */
+static bool handle_entry(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, const char *name,
+                         unsigned char type)
+{
+    const cowcopy__walk_ops *ops = wk->p->ops;
+    if (is_dot_or_dotdot(name))
+        return true;
+    if (atomic_load(&wk->stop))
+        return false;
+    void *child_user = NULL;
+    struct stat child_st;
+    int r = ops->entry(wk, worker, dir, name, type, &child_user, &child_st);
+    if (r < 0) {
+        int expected = 0;
+        atomic_compare_exchange_strong(&wk->result, &expected, r);
+        cowcopy__walk_stop(wk);
+        return false;
+    }
+    if (r != COWCOPY__WALK_DESCEND)
+        return true;
+    cowcopy__wdir *child = wdir_new(dir, name, child_user, &child_st);
+    if (!child) {
+        ops->dir_failed(wk, worker, dir, COWCOPY_OP_READ_DIR, "malloc", ENOMEM);
+        return true;
+    }
+    atomic_fetch_add(&dir->pending, 1);
+    if (push(wk, child) < 0) {
+        ops->dir_failed(wk, worker, child, COWCOPY_OP_READ_DIR, "malloc", ENOMEM);
+        wdir_release(wk, worker, child);
+    }
+    return true;
+}
+
+#ifdef HAVE_GETDENTS64
+/* Read dir's entries with getdents64 in batches. */
+static void read_entries(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, char *dents)
+{
+    for (;;) {
+        ssize_t n = SYS(getdents)(dir->fd, dents, DENTS_BUF);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            wk->p->ops->dir_failed(wk, worker, dir, COWCOPY_OP_READ_DIR, "getdents64", errno);
+            return;
+        }
+        if (n == 0)
+            return;
+        for (ssize_t off = 0; off < n;) {
+            struct dirent64 *e = (struct dirent64 *)(dents + off);
+            off += e->d_reclen;
+            if (!handle_entry(wk, worker, dir, e->d_name, e->d_type))
+                return;
+        }
+    }
+}
+#else
+/* Read dir's entries with readdir (Darwin has no public getdents). */
+static void read_entries(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, char *dents)
+{
+    (void)dents;
+    int fd = fcntl(dir->fd, F_DUPFD_CLOEXEC, 0); /* closedir() closes its descriptor */
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        wk->p->ops->dir_failed(wk, worker, dir, COWCOPY_OP_READ_DIR, "fdopendir", err);
+        return;
+    }
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e) {
+            if (errno)
+                wk->p->ops->dir_failed(wk, worker, dir, COWCOPY_OP_READ_DIR, "readdir", errno);
+            break;
+        }
+        if (!handle_entry(wk, worker, dir, e->d_name, e->d_type))
+            break;
+    }
+    closedir(d);
+}
+#endif
+
+/* Open dir if need be, then read it. */
 static void read_dir(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, char *dents)
 {
     const cowcopy__walk_ops *ops = wk->p->ops;
@@ -182,46 +268,7 @@ static void read_dir(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, char
     }
     if (ops->dir_begin && ops->dir_begin(wk, worker, dir) < 0)
         return;
-    for (;;) {
-        ssize_t n = SYS(getdents)(dir->fd, dents, DENTS_BUF);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            ops->dir_failed(wk, worker, dir, COWCOPY_OP_READ_DIR, "getdents64", errno);
-            return;
-        }
-        if (n == 0)
-            return;
-        for (ssize_t off = 0; off < n;) {
-            struct dirent64 *e = (struct dirent64 *)(dents + off);
-            off += e->d_reclen;
-            if (is_dot_or_dotdot(e->d_name))
-                continue;
-            if (atomic_load(&wk->stop))
-                return;
-            void *child_user = NULL;
-            struct stat child_st;
-            int r = ops->entry(wk, worker, dir, e->d_name, e->d_type, &child_user, &child_st);
-            if (r < 0) {
-                int expected = 0;
-                atomic_compare_exchange_strong(&wk->result, &expected, r);
-                cowcopy__walk_stop(wk);
-                return;
-            }
-            if (r != COWCOPY__WALK_DESCEND)
-                continue;
-            cowcopy__wdir *child = wdir_new(dir, e->d_name, child_user, &child_st);
-            if (!child) {
-                ops->dir_failed(wk, worker, dir, COWCOPY_OP_READ_DIR, "malloc", ENOMEM);
-                continue;
-            }
-            atomic_fetch_add(&dir->pending, 1);
-            if (push(wk, child) < 0) {
-                ops->dir_failed(wk, worker, child, COWCOPY_OP_READ_DIR, "malloc", ENOMEM);
-                wdir_release(wk, worker, child);
-            }
-        }
-    }
+    read_entries(wk, worker, dir, dents);
 }
 
 static void *worker_main(void *arg)

@@ -3,7 +3,8 @@
 #
 # Suites are programs that print one line per test case:
 #   PASS name | FAIL name: why | SKIP name: why   (INFO text: shown as is)
-# C suites are BUILD_DIR/tests/test_*; CLI suites are tests/cli/test_*.py,
+# C suites are BUILD_DIR/tests/test_* and BUILD_DIR/darwin-sim/tests/test_*
+# (the simulated Darwin layer's own tests); CLI suites are tests/cli/test_*.py,
 # run with COWCOPY=BUILD_DIR/cowcopy; Python suites are python/tests/test_*.py,
 # run once with build/python-venv/bin/python. A suite that exits non-zero without
 # reporting a failure (a crash, a sanitizer report) counts as one failure.
@@ -71,15 +72,25 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
 for build in "$@"; do
     variant=$(basename "$build")
-    for t in "$build"/tests/test_*; do
+    # build/darwin: the library with the Darwin backend on the simulated
+    # layer. The suites adapt to it (COWCOPY_TEST_BACKEND); the layer's own
+    # suite has run with the Linux variants already.
+    backend=linux
+    [[ $variant == darwin ]] && backend=darwin
+    export COWCOPY_TEST_BACKEND=$backend
+    for t in "$build"/tests/test_* "$build"/darwin-sim/tests/test_*; do
         [[ -x $t ]] || continue
+        [[ $backend == darwin && $t == */darwin-sim/* ]] && continue
         run_suite "$variant/$(basename "$t")" "$t"
     done
     for t in tests/cli/test_*.py; do
         [[ -f $t ]] || continue
+        # The install test installs the release build; treecompare tests cp itself.
+        [[ $backend == darwin && ($t == */test_install.py || $t == */test_treecompare.py) ]] && continue
         COWCOPY=$top/$build/cowcopy run_suite "$variant/$(basename "$t")" /usr/bin/python3 "$t"
     done
 done
+export COWCOPY_TEST_BACKEND=linux
 # The Python package's suites (python/tests/test_*.py), once, with the venv
 # that `make python` builds (COWCOPY_PYTHON names another interpreter).
 python=${COWCOPY_PYTHON:-$top/build/python-venv/bin/python}
@@ -95,7 +106,7 @@ done
 # The C suites once more under valgrind (memcheck finds uninitialised reads,
 # which ASan does not), on the first build: it has no sanitizer runtime.
 if command -v valgrind >/dev/null 2>&1; then
-    for t in "$1"/tests/test_*; do
+    for t in "$1"/tests/test_* "$1"/darwin-sim/tests/test_*; do
         [[ -x $t ]] || continue
         run_suite "valgrind/$(basename "$t")" valgrind -q --error-exitcode=99 \
             --leak-check=full --errors-for-leak-kinds=definite "$t"

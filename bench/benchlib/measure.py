@@ -31,6 +31,10 @@ gives one ratio A/B; stats.summary turns those into the median and spread.
 A Side is either a command (argv, run as a whole process) or a Python
 callable (fn, timed in-process with perf_counter), for benchmarks of the
 Python package against shutil.
+
+rounds(sides, n, ...) generalises compare() to several sides (a peer and
+cowcopy at several thread counts): each round runs every side once in a
+seeded random order; ratios are taken within a round.
 """
 import atexit
 import os
@@ -229,6 +233,51 @@ def compare(a, b, pairs, prepare=None, check=None, warmup=1, order="shuffle", se
         if progress is not None:
             progress(f"pair {i + 1}/{pairs} {res.order[-1]}: {a.name} {ra.wall * 1e3:.2f} ms, "
                      f"{b.name} {rb.wall * 1e3:.2f} ms, ratio {ra.wall / rb.wall:.3f}")
+    return res
+
+
+@dataclass
+class RoundsResult:
+    """rounds(): runs[i][k] is side i's run in round k; order[k] the names
+    in the order they ran in round k."""
+    sides: list
+    runs: list = field(default_factory=list)
+    order: list = field(default_factory=list)
+
+    def walls(self, i):
+        return [r.wall for r in self.runs[i]]
+
+    def ratios(self, i, ref=0):
+        """Per-round wall ratios of side i to side ref (same round)."""
+        return [a.wall / b.wall for a, b in zip(self.runs[i], self.runs[ref])]
+
+
+def rounds(sides, n, prepare=None, check=None, warmup=1, seed=0, progress=None):
+    """Several sides (e.g. a peer and cowcopy at -j1, -j2, -j4) in `n`
+    rounds: every round runs each side once, in an order drawn from
+    random.Random(seed), so each side meets the machine's drifts alike and
+    per-round ratios pair like compare()'s. prepare/check as in compare().
+    @return a RoundsResult."""
+    rng = random.Random(seed)
+    res = RoundsResult(list(sides), [[] for _ in sides])
+
+    def one(side):
+        if prepare is not None:
+            prepare(side)
+        return _checked(side, side.run(), check)
+
+    for _ in range(warmup):
+        for side in sides:
+            one(side)
+    for k in range(n):
+        idx = list(range(len(sides)))
+        rng.shuffle(idx)
+        for i in idx:
+            res.runs[i].append(one(sides[i]))
+        res.order.append([sides[i].name for i in idx])
+        if progress is not None:
+            progress(f"round {k + 1}/{n}: " + ", ".join(
+                f"{sides[i].name} {res.runs[i][-1].wall * 1e3:.1f} ms" for i in idx))
     return res
 
 

@@ -4,6 +4,7 @@
         btrfs = s.mount("btrfs", "4G")       # sparse image, mkfs, mount -o loop
         xfs = s.mount("xfs", "4G")           # mkfs.xfs -m reflink=1
         ...
+        s.unmount("btrfs")                   # done with it: free its memory and disk
     # everything below the scratch directory is unmounted and removed here
 
 Removal happens on normal exit, on exceptions, on Ctrl-C (KeyboardInterrupt)
@@ -148,6 +149,18 @@ class Scratch:
         os.chmod(mnt, 0o1777)
         self.mounts[name] = mnt
         return mnt
+
+    def unmount(self, name):
+        """Unmount the filesystem `name` and remove its image and mount
+        point, freeing its page cache and disk space for the next case."""
+        mnt = self.mounts.pop(name)
+        if (os.getcwd() + "/").startswith(mnt + "/"):
+            os.chdir("/")
+        _unmount(mnt)
+        os.rmdir(mnt)
+        img = os.path.join(self.root, name + ".img")
+        if os.path.exists(img):
+            os.unlink(img)
 
 
 def _parse_size(size):

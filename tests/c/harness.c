@@ -136,6 +136,9 @@ int harness_main(const struct harness_case *cases, size_t count)
         const struct harness_case *c = &cases[i];
         if (only && strcmp(only, c->name) != 0)
             continue;
+        if ((c->filesystems & LINUX_ONLY && DARWIN_BACKEND) ||
+            (c->filesystems & DARWIN_ONLY && !DARWIN_BACKEND))
+            continue; /* about the other backend's mechanism */
         if (c->filesystems & FS_ONCE) {
             run_case(c, harness_fs_find("btrfs"));
             continue;

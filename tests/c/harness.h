@@ -26,6 +26,21 @@
 #define FS_NOCOW (FS_EXT4 | FS_TMPFS)
 #define FS_ALL (FS_COW | FS_NOCOW)
 #define FS_ONCE 0x100u /* run once, on btrfs (for cases that pick their own) */
+/* Which backend a case is about. The suites also run against the library
+ * built with the Darwin backend on the simulated layer (tests/darwin-sim);
+ * a case testing a Linux mechanism (FICLONE, copy_file_range, O_TMPFILE,
+ * file capabilities...) is not run there, and one testing a Darwin
+ * mechanism not here. Such cases are left out, not reported as skipped. */
+#define LINUX_ONLY 0x200u
+#define DARWIN_ONLY 0x400u
+
+#ifdef COWCOPY_TEST_DARWIN_BACKEND
+#define DARWIN_BACKEND 1
+#define CLONE_CALL "fclonefileat" /* the call a refused clone names */
+#else
+#define DARWIN_BACKEND 0
+#define CLONE_CALL "FICLONE"
+#endif
 
 struct harness_fs {
     const char *name; /* "btrfs", "xfs", "ext4", "tmpfs", "xfs_noreflink" */

@@ -532,7 +532,8 @@ static const struct harness_case cases[] = {
     {"single_file_source", test_single_file_source, FS_EXT4},
     {"no_specials", test_no_specials, FS_BTRFS | FS_EXT4},
     {"keep_root_attrs", test_keep_root_attrs, FS_XFS | FS_EXT4},
-    {"exact_dir_mode", test_exact_dir_mode, FS_BTRFS | FS_TMPFS},
+    /* Linux's set-group-ID directories (BSD semantics differ). */
+    {"exact_dir_mode", test_exact_dir_mode, FS_BTRFS | FS_TMPFS | LINUX_ONLY},
     {"tree_xattr_skip_refused", test_tree_xattr_skip_refused, FS_EXT4},
 };
 

@@ -13,11 +13,12 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 import suitelib  # noqa: E402
-from suitelib import (ALL_FILESYSTEMS, COW_FILESYSTEMS, FIEMAP_EXTENT_DATA_INLINE,  # noqa: E402,F401
-                      FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNKNOWN,
-                      FIEMAP_FLAG_SYNC, FILESYSTEMS, FS_IOC_FIEMAP, NOBODY, NOCOW_FILESYSTEMS,
-                      TOP, extents, is_clone_of, listing, main, on_filesystems, read,
-                      shares_any_block, write_random)
+from suitelib import (ALL_FILESYSTEMS, BACKEND, CLONE_CALL, COW_FILESYSTEMS,  # noqa: E402,F401
+                      DARWIN, FIEMAP_EXTENT_DATA_INLINE, FIEMAP_EXTENT_LAST,
+                      FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNKNOWN, FIEMAP_FLAG_SYNC,
+                      FILESYSTEMS, FS_IOC_FIEMAP, NOBODY, NOCOW_FILESYSTEMS,
+                      SIM_RECORD_XATTR, TOP, extents, is_clone_of, linux_only, listing,
+                      main, on_filesystems, read, shares_any_block, write_random)
 
 COWCOPY = os.environ.get("COWCOPY", os.path.join(os.path.dirname(__file__), "../../build/cowcopy"))
 

@@ -17,15 +17,22 @@ from support import FsTestCase, extents, is_clone_of, on_filesystems, read, run,
 
 
 def sha256(path):
-    with open(path, "rb") as f:
+    """Content digest, read with O_NOATIME (root): checking must not change atimes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOATIME)
+    with os.fdopen(fd, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
 
 def meta(path):
+    """What dedupe must not change. The Darwin backend replaces a duplicate
+    by a verified clone: its inode and ctime change (documented), and the
+    simulated layer's record of Darwin-only metadata is rewritten."""
     st = os.stat(path, follow_symlinks=False)
-    xattrs = {n: os.getxattr(path, n) for n in os.listxattr(path)}
-    return (st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_size,
-            st.st_mtime_ns, st.st_ctime_ns, st.st_atime_ns, tuple(sorted(xattrs.items())))
+    xattrs = {n: os.getxattr(path, n) for n in os.listxattr(path)
+              if n != support.SIM_RECORD_XATTR}
+    inode_and_ctime = () if support.DARWIN else (st.st_ino, st.st_ctime_ns)
+    return inode_and_ctime + (st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_size,
+                              st.st_mtime_ns, st.st_atime_ns, tuple(sorted(xattrs.items())))
 
 
 def all_files(root):
@@ -100,7 +107,11 @@ class DedupeTree(FsTestCase):
         self.before = {p: (sha256(p), meta(p)) for p in all_files(self.root)}
 
     def assert_unchanged(self):
-        after = {p: (sha256(p), meta(p)) for p in all_files(self.root)}
+        # Metadata first: this check's own read must not move an atime. (It
+        # would on the Darwin backend: the new clone's ctime is later than
+        # its atime, and Linux's relatime then updates the atime on read.)
+        metas = {p: meta(p) for p in all_files(self.root)}
+        after = {p: (sha256(p), metas[p]) for p in metas}
         self.assertEqual(after.keys(), self.before.keys())
         for p in after:
             self.assertEqual(after[p], self.before[p], f"{p} changed")
@@ -128,8 +139,17 @@ class DedupeTree(FsTestCase):
                        if not (self.fs == "btrfs" and os.path.getsize(p) < 4096)
                        and not p.endswith("/clone"))
         self.assertEqual(doc["errors"], 0)
-        self.assertGreater(doc["freed"], expected * 0.97)
-        self.assertLess(abs(doc["freed"] - (free1 - free0)), expected * 0.03 + (1 << 20))
+        if support.DARWIN:
+            # Darwin replaces duplicates: their old inodes' blocks are freed as
+            # they are released, which XFS does in the background. Measured
+            # a moment later the space is there; the run's own figure can lag.
+            import time
+            time.sleep(1)
+            self.assertGreater(free_bytes(self.root) - free0, expected * 0.97)
+            self.assertGreaterEqual(doc["freed_estimate"], expected)
+        else:
+            self.assertGreater(doc["freed"], expected * 0.97)
+            self.assertLess(abs(doc["freed"] - (free1 - free0)), expected * 0.03 + (1 << 20))
         self.assertGreaterEqual(doc["files_already_shared"], 1)  # the clone
         self.assertEqual(doc["bytes_differed"], 0)
         # A second run finds everything shared and reads almost nothing: only
@@ -142,8 +162,10 @@ class DedupeTree(FsTestCase):
             self.assertRuns(r)
             doc2 = json.loads(r.stdout)
             self.assertEqual(doc2["files_deduplicated"], 0)
-            self.assertLessEqual(doc2["bytes_read"], (near if attempt == 0 else 0) + 64 * 1024)
-        self.assertEqual(doc2["bytes_read"], 0)
+            cached = attempt > 0 and not support.DARWIN  # no cache without a UUID (Darwin)
+            self.assertLessEqual(doc2["bytes_read"], (0 if cached else near) + 64 * 1024)
+        if not support.DARWIN:
+            self.assertEqual(doc2["bytes_read"], 0)
         self.assert_unchanged()
 
     def test_dry_run_changes_nothing(self):
@@ -155,6 +177,8 @@ class DedupeTree(FsTestCase):
         self.assert_unchanged()
         self.assertEqual({p: extents(p) for p in all_files(self.root)}, maps)
 
+    @support.linux_only("the cache is keyed by filesystem UUID, which the Darwin backend does "
+                        "not read (DarwinCache tests what it does instead)")
     def test_cache(self):
         cache = self.path("cache.db")
         r = run(["dedupe", "-n", "--json", "--cache", cache, self.root])
@@ -206,6 +230,7 @@ class DedupeTree(FsTestCase):
 
 
 @on_filesystems("btrfs")
+@support.linux_only("btrfs subvolumes")
 class BtrfsSubvolumes(FsTestCase):
     def test_subvolumes_deduplicate_together(self):
         a, b = self.path("sv1"), self.path("sv2")
@@ -226,6 +251,8 @@ class BtrfsSubvolumes(FsTestCase):
 
 
 @on_filesystems("xfs")
+@support.linux_only("the kernel's compare under lock; Darwin's weaker, documented guarantee "
+                    "is tested in tests/c/test_darwin.c")
 class ConcurrentWriter(FsTestCase):
     def test_every_file_holds_its_last_completed_write(self):
         root = self.path("tree")
@@ -318,7 +345,9 @@ class Permissions(FsTestCase):
             os.chown(os.path.join(root, n), support.NOBODY, support.NOBODY)
         os.chmod(os.path.join(root, "secret"), 0o600)
         os.chmod(os.path.join(root, "theirs"), 0o644)
-        os.chmod(root, 0o755)
+        # Darwin replaces duplicates by renaming clones beside them: that
+        # needs a directory the user may write.
+        os.chmod(root, 0o777 if support.DARWIN else 0o755)
         r = run(["dedupe", "-v", root], user="nobody")
         self.assertRuns(r, 1)
         err = r.stderr.decode()
@@ -328,6 +357,23 @@ class Permissions(FsTestCase):
                               rf"'{root}/mine[12]': Operation not permitted\n")
         self.assertTrue(is_clone_of(os.path.join(root, "mine3"), os.path.join(root, "mine1")))
         self.assertFalse(shares_any_block(os.path.join(root, "theirs"), os.path.join(root, "mine1")))
+
+
+@on_filesystems("xfs")
+class DarwinCache(FsTestCase):
+    """Without a filesystem UUID the Darwin backend cannot key a cache: it
+    says so, and the run goes on without one."""
+
+    def test_cache_unused_with_a_warning(self):
+        if not support.DARWIN:
+            return  # Linux keys the cache by UUID: DedupeTree.test_cache
+        for n in ("a", "b"):
+            with open(self.path(n), "wb") as f:
+                f.write(b"z" * 100000)
+        r = run(["dedupe", "--json", "--cache", self.path("c.db"), self.dir])
+        self.assertRuns(r)
+        self.assertIn(b"cowcopy: warning: ignoring the cache", r.stderr)
+        self.assertEqual(json.loads(r.stdout)["files_deduplicated"], 1)
 
 
 @on_filesystems("xfs")

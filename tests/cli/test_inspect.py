@@ -254,7 +254,10 @@ class Shared(FsTestCase):
         shutil.copyfile(self.path("a"), os.path.join(other, "far"))
         r = run(["shared", "e1", "e2"], cwd=self.dir)
         self.assertRuns(r)
-        self.assertEqual(r.stdout.decode(), shared_line("e1", "e2", 0, 0, "0.0%", self.note()))
+        # An empty file has nothing to map: Linux still asks FIEMAP whether
+        # the filesystem maps at all, Darwin's F_LOG2PHYS_EXT has no such call.
+        note = None if support.DARWIN else self.note()
+        self.assertEqual(r.stdout.decode(), shared_line("e1", "e2", 0, 0, "0.0%", note))
         r = run(["shared", "t1", "t2"], cwd=self.dir)
         self.assertRuns(r)
         tiny_shared = 4 if self.fs == "xfs" else 0  # btrfs keeps 4 bytes inline: nothing to share
@@ -410,6 +413,13 @@ class Du(FsTestCase):
         r, before = du_json(self.path("tree"))
         self.assertRuns(r)
         expected = expected_du(self.path("tree"))
+        if support.DARWIN and self.fs == "xfs":
+            # XFS's unwritten preallocations are data to FIEMAP (expected_du)
+            # but holes to SEEK_DATA, which Darwin's iterator walks (APFS
+            # has no unwritten extents): a little less data, never more.
+            for k in ("total_bytes", "exclusive_bytes"):
+                self.assertTrue(0.98 * expected[k] <= before[k] <= expected[k], (k, before[k]))
+                expected[k] = before[k]
         self.assertEqual({k: before[k] for k in DU_KEYS}, expected)
         self.assertGreater(before["files"], 50)
         self.assertEqual(before["exclusive_bytes"], before["total_bytes"])
@@ -418,7 +428,8 @@ class Du(FsTestCase):
         self.assertRuns(run(["cp", "-a", src, copy]))
         r, after = du_json(self.path("tree"))
         self.assertRuns(r)
-        self.assertEqual({k: after[k] for k in DU_KEYS}, expected_du(self.path("tree")))
+        if not (support.DARWIN and self.fs == "xfs"):
+            self.assertEqual({k: after[k] for k in DU_KEYS}, expected_du(self.path("tree")))
         # The copy's own data: on XFS a sparse file's unwritten preallocation
         # inside the file is not cloned, so it may be a little less than the
         # source's (never more, and never much less).
@@ -426,7 +437,9 @@ class Du(FsTestCase):
         self.assertTrue(0.99 * t <= c <= t, (c, t))
         self.assertEqual((after["files"], after["apparent_bytes"], after["total_bytes"]),
                          (2 * before["files"], 2 * before["apparent_bytes"], t + c))
-        if self.fs in support.COW_FILESYSTEMS:
+        if support.DARWIN and self.fs == "xfs":
+            pass  # XFS's unwritten preallocations, above: not exact here
+        elif self.fs in support.COW_FILESYSTEMS:
             # Every byte of the copy sits on the source's blocks.
             self.assertEqual((after["exclusive_bytes"], after["set_shared_bytes"],
                               after["saved_bytes"]), (t - c, c, c))
@@ -506,6 +519,12 @@ EXPECTED_PROBE = {
 }
 
 
+def expected_probe(fs):
+    """EXPECTED_PROBE's row; the Darwin backend has no copy_file_range."""
+    row = EXPECTED_PROBE[fs]
+    return row[:3] + ("no",) if support.DARWIN else row
+
+
 def try_here(directory):
     """(clone, dedupe, offload) answers found by trying in directory, here."""
     data = os.urandom(8192)
@@ -559,24 +578,32 @@ class Probe(FsTestCase):
         r, doc = probe_json(self.dir)
         self.assertRuns(r)
         self.assertEqual(os.listdir(self.dir), [])
-        self.assertEqual(answers(doc), EXPECTED_PROBE[self.fs])
-        self.assertEqual(answers(doc)[1:], try_here(self.dir))
+        self.assertEqual(answers(doc), expected_probe(self.fs))
+        truth = try_here(self.dir)
+        if support.DARWIN:  # no copy_file_range there
+            truth = truth[:2] + ("no",)
+        self.assertEqual(answers(doc)[1:], truth)
         self.assertEqual((doc["command"], doc["ok"], doc["writable"], doc["block_size"]),
                          ("probe", True, True, os.statvfs(self.dir).f_bsize))
         r = run(["probe"], cwd=self.dir)
         self.assertRuns(r)
-        fs, clone_, dedupe, offload = EXPECTED_PROBE[self.fs]
+        fs, clone_, dedupe, offload = expected_probe(self.fs)
 
-        def line(label, answer, call):
-            return (f"{label:<12} {answer}" +
-                    ("" if answer == "yes" else f" ({call}: Operation not supported)") + "\n")
+        def line(label, answer, why):
+            return f"{label:<12} {answer}" + ("" if answer == "yes" else f" ({why})") + "\n"
+        # Darwin asks the volume (getattrlist) and has no copy_file_range.
+        not_clone = ("getattrlist" if support.DARWIN else "FICLONE") + ": Operation not supported"
+        not_dedupe = (("getattrlist" if support.DARWIN else "FIDEDUPERANGE") +
+                      ": Operation not supported")
+        not_offload = "copy_file_range: " + ("Function not implemented" if support.DARWIN
+                                             else "Operation not supported")
         self.assertEqual(r.stdout.decode(),
                          "directory:   .\n"
                          f"filesystem:  {fs}\n"
                          f"block size:  {os.statvfs(self.dir).f_bsize}\n"
-                         + line("clone:", clone_, "FICLONE")
-                         + line("dedupe:", dedupe, "FIDEDUPERANGE")
-                         + line("offload:", offload, "copy_file_range"))
+                         + line("clone:", clone_, not_clone)
+                         + line("dedupe:", dedupe, not_dedupe)
+                         + line("offload:", offload, not_offload))
         self.assertEqual(os.listdir(self.dir), [])
 
     def test_unwritable_directory_is_unknown(self):
@@ -592,6 +619,8 @@ class Probe(FsTestCase):
                           doc["clone"]["errno"]), (True, False, "unknown", errno.EACCES))
         self.assertEqual(os.listdir(self.dir), [])
 
+    @support.linux_only("O_TMPFILE: a kill leaves nothing; Darwin's hidden names are removed "
+                        "on catchable signals only")
     def test_killed_midway_leaves_nothing(self):
         if not shutil.which("strace"):
             self.skipTest("strace is not installed (tests/deps.sh installs it)")
@@ -621,8 +650,9 @@ class ProbeOverlay(FsTestCase):
         self.addCleanup(subprocess.run, ["umount", parts["merged"]], check=True)
         r, doc = probe_json(parts["merged"])
         self.assertRuns(r)
-        self.assertEqual(answers(doc), ("overlay", "yes", "yes", "yes"))
-        self.assertEqual(answers(doc)[1:], try_here(parts["merged"]))
+        self.assertEqual(answers(doc), ("overlay", "yes", "yes", "no" if support.DARWIN else "yes"))
+        truth = try_here(parts["merged"])
+        self.assertEqual(answers(doc)[1:], truth[:2] + ("no",) if support.DARWIN else truth)
         self.assertEqual(os.listdir(parts["merged"]), [])
         self.assertEqual(os.listdir(parts["upper"]), [])
 

@@ -47,7 +47,9 @@ def _xattrs(proc_path, follow):
         raise
     out = {}
     for name in names:
-        if name == "security.selinux":
+        # SELinux labels are the destination's policy; the simulated Darwin
+        # layer's record is its storage of Darwin-only metadata.
+        if name in ("security.selinux", "user.com.apple.system.darwin-sim"):
             continue
         try:
             out[name] = os.getxattr(proc_path, name, follow_symlinks=follow)
@@ -159,8 +161,9 @@ def link_groups(snap):
     return sorted(sorted(g) for g in by_inode.values() if len(g) > 1)
 
 
-def compare(a, b, check_owner=True):
-    """Differences between two trees (roots or snapshots), as strings."""
+def compare(a, b, check_owner=True, ignore_xattrs=()):
+    """Differences between two trees (roots or snapshots), as strings;
+    xattrs named in ignore_xattrs are not compared."""
     sa = a if isinstance(a, dict) else snapshot(a)
     sb = b if isinstance(b, dict) else snapshot(b)
     diffs = []
@@ -178,6 +181,9 @@ def compare(a, b, check_owner=True):
             fields.remove("mode")  # Linux symlinks are always 0777
         for f in fields:
             va, vb = getattr(ea, f), getattr(eb, f)
+            if f == "xattrs" and ignore_xattrs:
+                va = {k: v for k, v in va.items() if k not in ignore_xattrs}
+                vb = {k: v for k, v in vb.items() if k not in ignore_xattrs}
             if va != vb:
                 if f == "xattrs":
                     keys = sorted(set(va) ^ set(vb) | {k for k in va if k in vb and va[k] != vb[k]})
