@@ -46,17 +46,14 @@ endif
 # build/darwin and runs the suites with it).
 UNAME_S     := $(shell uname -s)
 PLATFORM    ?= $(if $(filter Darwin,$(UNAME_S)),darwin,linux)
-LIB_COMMON_SRCS := src/data.c src/dedupe.c src/dedupe_cache.c src/dedupe_hash.c \
-            src/dedupe_map.c src/dedupe_scan.c src/dest.c src/error.c src/extents.c \
-            src/fault.c src/file.c src/fsid.c src/fsinfo.c src/links.c src/meta.c src/node.c \
-            src/probe.c src/tree.c src/usage.c src/walk.c
-LIB_LINUX_SRCS := src/dedupe_linux.c src/extents_fiemap.c src/meta_linux.c src/sys_linux.c
-LIB_DARWIN_SRCS := src/clone_darwin.c src/dedupe_darwin.c src/extents_log2phys.c \
-            src/meta_darwin.c src/sys_darwin.c
+# Platform files are named *_linux.c and *_darwin.c; every other file in
+# src/ is common (python/setup.py picks its sources by the same rule).
+LIB_PLATFORM_SRCS := $(wildcard src/*_linux.c src/*_darwin.c)
+LIB_COMMON_SRCS := $(filter-out $(LIB_PLATFORM_SRCS),$(wildcard src/*.c))
 ifeq ($(PLATFORM),linux)
-LIB_SRCS := $(LIB_COMMON_SRCS) $(LIB_LINUX_SRCS)
+LIB_SRCS := $(LIB_COMMON_SRCS) $(wildcard src/*_linux.c)
 else
-LIB_SRCS := $(LIB_COMMON_SRCS) $(LIB_DARWIN_SRCS)
+LIB_SRCS := $(LIB_COMMON_SRCS) $(wildcard src/*_darwin.c)
 endif
 # Test programs are programs of the host: they check results through its
 # own calls, whichever backend the library under test was built with.
@@ -203,7 +200,7 @@ check: deps
 		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" tests
 	$(Q)$(MAKE) --no-print-directory B=build/darwin PLATFORM=darwin-sim \
 		EXTRA_CFLAGS="$(TEST_VARIANT_FLAGS)" tests
-	$(Q)$(MAKE) --no-print-directory python
+	$(Q)$(MAKE) --no-print-directory python python-darwin
 	$(Q)tests/run.sh build/test build/asan build/darwin
 
 # The Python package (python/), built the offline way python/README.md
@@ -230,6 +227,19 @@ build/python-release/.installed: $(PYTHON_SRCS) $(PYTHON_VENV)/.installed
 	@$(if $(Q),echo "  PIP     build/python-release")
 	$(Q)rm -rf build/python-release
 	$(Q)COWCOPY_WERROR=1 $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) --target build/python-release ./python
+	$(Q)touch $@
+
+# The package on the Darwin backend (simulated layer): build/darwin's static
+# libraries linked into the extension, installed into build/python-darwin;
+# tests/run.sh runs the Python suites with it as part of the darwin variant.
+.PHONY: python-darwin
+python-darwin: build/python-darwin/.installed
+
+build/python-darwin/.installed: $(PYTHON_SRCS) build/darwin/libcowcopy.a $(PYTHON_VENV)/.installed
+	@$(if $(Q),echo "  PIP     build/python-darwin (Darwin backend, simulated)")
+	$(Q)rm -rf build/python-darwin python/build/prebuilt
+	$(Q)COWCOPY_PREBUILT=$(CURDIR)/build/darwin COWCOPY_TESTING=1 COWCOPY_WERROR=1 \
+		$(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) --target build/python-darwin ./python
 	$(Q)touch $@
 
 demo: all

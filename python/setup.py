@@ -13,10 +13,20 @@ Environment:
                      build/testing, release builds to build/release, so the two
                      never share object files.
   COWCOPY_WERROR=1   turn compiler warnings into errors (make check sets it).
+  COWCOPY_PREBUILT=DIR
+                     link DIR/libcowcopy.a (a `make` build directory) instead of
+                     compiling the library's sources; if DIR/darwin-sim holds
+                     libdarwinsim.a it is linked too. make check uses this for
+                     the Darwin backend on the simulated layer (build/darwin).
+
+The library's sources are src/*.c: files named *_linux.c or *_darwin.c
+belong to that platform only, every other file is common (the Makefile
+follows the same rule).
 """
 import glob
 import os
 import re
+import sys
 
 from setuptools import Extension, setup
 
@@ -44,11 +54,31 @@ def _library_version():
     return match.group(1)
 
 
+def _library_sources():
+    """The library's sources for this platform: the common files and the
+    platform's own (*_darwin.c on macOS, *_linux.c elsewhere)."""
+    sources = sorted(glob.glob(os.path.join(TOP, "src", "*.c")))
+    if not sources:
+        raise RuntimeError(f"no library sources in {os.path.join(TOP, 'src')}: "
+                           "build the package from a checkout of the cowcopy repository")
+    own = "_darwin.c" if sys.platform == "darwin" else "_linux.c"
+    return [s for s in sources
+            if s.endswith(own) or not (s.endswith("_linux.c") or s.endswith("_darwin.c"))]
+
+
+def _prebuilt_objects(build_dir):
+    """The static libraries of a `make` build in build_dir, to link instead
+    of compiling the sources."""
+    lib = os.path.join(os.path.abspath(build_dir), "libcowcopy.a")
+    if not os.path.isfile(lib):
+        raise RuntimeError(f"COWCOPY_PREBUILT: no {lib} (run make B={build_dir} first)")
+    sim = os.path.join(os.path.abspath(build_dir), "darwin-sim", "libdarwinsim.a")
+    return [lib] + ([sim] if os.path.isfile(sim) else [])
+
+
 TESTING = _flag("COWCOPY_TESTING")
-LIB_SOURCES = sorted(glob.glob(os.path.join(TOP, "src", "*.c")))
-if not LIB_SOURCES:
-    raise RuntimeError(f"no library sources in {os.path.join(TOP, 'src')}: "
-                       "build the package from a checkout of the cowcopy repository")
+PREBUILT = os.environ.get("COWCOPY_PREBUILT", "")
+LIB_SOURCES = [] if PREBUILT else _library_sources()
 
 warnings = ["-Wall", "-Wextra", "-Wshadow", "-Wformat=2", "-Wundef", "-Wvla",
             "-Wstrict-prototypes"]
@@ -67,12 +97,15 @@ extension = Extension(
     extra_link_args=["-pthread"],
     # What libcowcopy links: xxHash (dedupe's content hashes), SQLite (its cache).
     libraries=["xxhash", "sqlite3"],
+    extra_objects=_prebuilt_objects(PREBUILT) if PREBUILT else [],
     depends=[_rel(p) for p in glob.glob(os.path.join(TOP, "src", "*.h"))]
-    + [_rel(os.path.join(TOP, "include", "cowcopy.h"))],
+    + [_rel(os.path.join(TOP, "include", "cowcopy.h"))]
+    + (_prebuilt_objects(PREBUILT) if PREBUILT else []),
 )
 
 setup(
     version=_library_version(),
     ext_modules=[extension],
-    options={"build": {"build_base": os.path.join("build", "testing" if TESTING else "release")}},
+    options={"build": {"build_base": os.path.join(
+        "build", "prebuilt" if PREBUILT else "testing" if TESTING else "release")}},
 )

@@ -257,6 +257,8 @@ int dd_open_member(dd_worker *w, dd_member *m)
     dd_scan *s = &w->run->scan;
     const dd_file *f = &s->files[m->file];
     int fd = dd_open(s, f, &w->path, &w->cap);
+    if (fd == -ENOENT)
+        return -ESTALE; /* removed since the scan (a temporary): not a candidate now */
     if (fd < 0) {
         dd_report(s, COWCOPY_OP_OPEN_SOURCE, "open", -fd, w->path, NULL, NULL);
         return fd;
@@ -433,10 +435,11 @@ static void handle_group(dd_worker *w, const struct span *g)
         int fd = dd_open_member(w, &m[i]);
         if (fd < 0)
             continue;
-        int rc = dd_map_load(fd, s->files[m[i].file].size, &m[i].map);
+        const char *call;
+        int rc = dd_map_load(fd, s->files[m[i].file].size, &m[i].map, &call);
         SYS(close)(fd);
         if (rc < 0) {
-            dd_report(s, COWCOPY_OP_READ, "FIEMAP", -rc,
+            dd_report(s, COWCOPY_OP_READ, call, -rc,
                       dd_path(s, &s->files[m[i].file], &w->path, &w->cap), NULL, NULL);
             continue;
         }

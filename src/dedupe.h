@@ -140,8 +140,9 @@ typedef struct dd_map {
     bool inline_data; /* some data cannot be shared (btrfs inline extent) */
 } dd_map;
 
-/* Map the data of fd, a file of size bytes. @return 0 or -errno. */
-int dd_map_load(int fd, uint64_t size, dd_map *map);
+/* Map the data of fd, a file of size bytes.
+ * @return 0, or -errno with *call naming the call that failed. */
+int dd_map_load(int fd, uint64_t size, dd_map *map, const char **call);
 bool dd_map_equal(const dd_map *a, const dd_map *b);
 void dd_map_free(dd_map *map);
 

@@ -38,22 +38,24 @@ static int map_push(dd_map *m, size_t *cap, uint64_t logical, uint64_t physical,
     return 0;
 }
 
-int dd_map_load(int fd, uint64_t size, dd_map *m)
+int dd_map_load(int fd, uint64_t size, dd_map *m, const char **call)
 {
     memset(m, 0, sizeof *m);
+    *call = "malloc";
     cowcopy__extent_iter *it = malloc(sizeof *it); /* ~3.6 KiB: not on a thread's stack */
     if (!it)
         return -ENOMEM;
     cowcopy__extent_iter_init(it, fd, size, size);
     size_t cap = 0;
     cowcopy__extent e;
-    const char *call;
     int r;
-    while ((r = cowcopy__extent_next(it, &e, &call)) == 1) {
+    while ((r = cowcopy__extent_next(it, &e, call)) == 1) {
         if (e.flags & COWCOPY__EXTENT_UNPLACED)
             m->inline_data = true; /* no block of its own to share */
-        if ((r = map_push(m, &cap, e.logical, e.physical, e.length)) < 0)
+        if ((r = map_push(m, &cap, e.logical, e.physical, e.length)) < 0) {
+            *call = "malloc";
             break;
+        }
     }
     free(it);
     if (r < 0)

@@ -292,7 +292,11 @@ static int scan_entry(cowcopy__walker *wk, void *worker, cowcopy__wdir *dir, con
         return COWCOPY__WALK_NEXT; /* symlinks, devices, FIFOs: nothing to share */
     struct stat st;
     if (SYS(fstatat)(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        dd_report(s, COWCOPY_OP_STAT_SOURCE, "stat", errno, entry_path(w, dir, name), NULL, NULL);
+        /* Removed since the directory was read (another program's
+         * temporary): nothing left to share, and no error. */
+        if (errno != ENOENT)
+            dd_report(s, COWCOPY_OP_STAT_SOURCE, "stat", errno, entry_path(w, dir, name), NULL,
+                      NULL);
         return COWCOPY__WALK_NEXT;
     }
     if (S_ISREG(st.st_mode)) {

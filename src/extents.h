@@ -55,7 +55,7 @@ void cowcopy__rangeset_free(cowcopy__rangeset *s);
 
 /* ------------------------------------------------------------ iterator */
 
-/* Extent flags: FIEMAP's values (extents_fiemap.c passes them through). */
+/* Extent flags: FIEMAP's values (extents_linux.c passes them through). */
 #define COWCOPY__EXTENT_LAST     0x00000001u
 #define COWCOPY__EXTENT_UNKNOWN  0x00000002u /* no place known (Darwin: devoffset -1) */
 #define COWCOPY__EXTENT_DELALLOC 0x00000004u
@@ -78,8 +78,8 @@ typedef struct cowcopy__extent {
 
 enum { COWCOPY__FIEMAP_BATCH = 64 };
 
-/* Walks a file's extents in logical order (extents_fiemap.c on Linux,
- * extents_log2phys.c on Darwin). */
+/* Walks a file's extents in logical order (extents_linux.c on Linux,
+ * extents_darwin.c on Darwin). */
 typedef struct cowcopy__extent_iter {
     int fd;
     uint64_t size;   /* of the file */

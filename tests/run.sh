@@ -6,7 +6,8 @@
 # C suites are BUILD_DIR/tests/test_* and BUILD_DIR/darwin-sim/tests/test_*
 # (the simulated Darwin layer's own tests); CLI suites are tests/cli/test_*.py,
 # run with COWCOPY=BUILD_DIR/cowcopy; Python suites are python/tests/test_*.py,
-# run once with build/python-venv/bin/python. A suite that exits non-zero without
+# run once with build/python-venv/bin/python, and once more on the Darwin
+# backend (build/python-darwin) when build/darwin is tested. A suite that exits non-zero without
 # reporting a failure (a crash, a sanitizer report) counts as one failure.
 # Scratch filesystems are made once and removed on exit, even on failure or
 # interrupt. Under CI=true every SKIP counts as a failure: CI must run all.
@@ -90,17 +91,33 @@ for build in "$@"; do
         COWCOPY=$top/$build/cowcopy run_suite "$variant/$(basename "$t")" /usr/bin/python3 "$t"
     done
 done
-export COWCOPY_TEST_BACKEND=linux
-# The Python package's suites (python/tests/test_*.py), once, with the venv
-# that `make python` builds (COWCOPY_PYTHON names another interpreter).
+# run_python_suites PREFIX : the Python package's suites (python/tests/test_*.py)
+# with the venv that `make python` builds (COWCOPY_PYTHON names another
+# interpreter), labelled PREFIX/suite.
 python=${COWCOPY_PYTHON:-$top/build/python-venv/bin/python}
-for t in python/tests/test_*.py; do
-    [[ -f $t ]] || continue
-    if [[ -x $python ]]; then
-        run_suite "python/$(basename "$t")" "$python" "$t"
+run_python_suites() {
+    local t
+    for t in python/tests/test_*.py; do
+        [[ -f $t ]] || continue
+        if [[ -x $python ]]; then
+            run_suite "$1/$(basename "$t")" "$python" "$t"
+        else
+            echo "SKIP $(basename "$t"): no $python (make python builds it)" |
+                run_suite "$1/$(basename "$t")" cat
+        fi
+    done
+}
+export COWCOPY_TEST_BACKEND=linux
+run_python_suites python
+# The package on the Darwin backend (make python-darwin), when build/darwin
+# was among the builds tested.
+for build in "$@"; do
+    [[ $(basename "$build") == darwin ]] || continue
+    if [[ -f $top/build/python-darwin/.installed ]]; then
+        COWCOPY_TEST_BACKEND=darwin PYTHONPATH=$top/build/python-darwin run_python_suites python-darwin
     else
-        echo "SKIP $(basename "$t"): no $python (make python builds it)" |
-            run_suite "python/$(basename "$t")" cat
+        echo "SKIP python-darwin: no build/python-darwin (make python-darwin builds it)" |
+            run_suite python-darwin cat
     fi
 done
 # The C suites once more under valgrind (memcheck finds uninitialised reads,

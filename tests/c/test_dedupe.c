@@ -135,6 +135,60 @@ static void test_kernel_refusal_changes_nothing(const struct harness_fs *fs, con
     CHECK(same_content(path_in(tree, "g0-c0"), path_in(tree, "g0-c1")));
 }
 
+/* Files removed after the scan listed them (another program's temporaries)
+ * are no longer candidates, and not errors: one gone before its stat, and
+ * one per later group gone before it is opened (removed while the first
+ * group is reported). */
+struct vanish {
+    const char *tree;
+    int groups_seen;
+    uint64_t first_size;
+};
+
+static void remove_later_copies(void *data, const cowcopy_dedupe_group *g)
+{
+    struct vanish *v = data;
+    if (v->groups_seen++ > 0)
+        return;
+    v->first_size = g->size;
+    char p[4096];
+    for (int k = 0; k < 3; k++)
+        if (200000 + (uint64_t)k * 1000 != g->size) {
+            snprintf(p, sizeof p, "%s/g%d-c2", v->tree, k);
+            CHECK_OK(unlink(p));
+        }
+}
+
+static void test_vanished_files_are_not_errors(const struct harness_fs *fs, const char *dir)
+{
+    (void)fs;
+    const char *tree = make_copies(dir, 3, 3, 200000, 1000);
+    cowcopy_dedupe_options o;
+    cowcopy_dedupe_options_init(&o);
+    o.threads = 1;
+    struct tally t = {0};
+    o.on_error = count_error;
+    o.error_data = &t;
+    cowcopy_dedupe_stats s;
+    /* fstatat #1 is the root; #2 the first entry listed. */
+    CHECK_EQ(cowcopy__fault_set("fstatat@2=ENOENT"), 0);
+    o.flags = COWCOPY_DEDUPE_DRY_RUN;
+    CHECK_EQ(cowcopy_dedupe(&tree, 1, &o, &s), 0);
+    CHECK_EQ(cowcopy__fault_set(""), 0);
+    CHECK_EQ(t.errors, 0);
+    CHECK_EQ(s.files_scanned, 8);
+    CHECK_EQ(s.files_deduped, 5);
+    struct vanish v = {.tree = tree};
+    o.flags = 0;
+    o.on_group = remove_later_copies;
+    o.group_data = &v;
+    CHECK_EQ(cowcopy_dedupe(&tree, 1, &o, &s), 0);
+    CHECK_EQ(t.errors, 0);
+    CHECK_EQ(s.errors, 0);
+    CHECK_EQ(v.groups_seen, 3);
+    CHECK_EQ(s.files_deduped, 2 + 1 + 1);
+}
+
 static int stop_at_once(void *data, const cowcopy_dedupe_stats *s)
 {
     (void)data, (void)s;
@@ -169,6 +223,7 @@ static const struct harness_case cases[] = {
     {"read_error_on_one_file", test_read_error_on_one_file, FS_XFS},
     /* FIDEDUPERANGE's own refusal; the Darwin procedure is in test_darwin.c. */
     {"kernel_refusal_changes_nothing", test_kernel_refusal_changes_nothing, FS_BTRFS | LINUX_ONLY},
+    {"vanished_files_are_not_errors", test_vanished_files_are_not_errors, FS_XFS},
     {"dry_run_cancel_and_bad_options", test_dry_run_cancel_and_bad_options, FS_XFS},
 };
 

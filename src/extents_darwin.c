@@ -1,5 +1,5 @@
 /*
- * extents_log2phys.c - the extent iterator on Darwin: data ranges from
+ * extents_darwin.c - the extent iterator on Darwin: data ranges from
  * SEEK_DATA/SEEK_HOLE, each mapped run by run with fcntl(F_LOG2PHYS_EXT),
  * which answers, for a file offset, the device offset and how many bytes
  * from there are physically contiguous (l2p_contigbytes): one call per run,

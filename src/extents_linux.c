@@ -1,5 +1,5 @@
 /*
- * extents_fiemap.c - the extent iterator on Linux: FIEMAP, flushed first
+ * extents_linux.c - the extent iterator on Linux: FIEMAP, flushed first
  * (FIEMAP_FLAG_SYNC), in batches, clipped at the iterator's end; without
  * FIEMAP (tmpfs) it falls back to SEEK_DATA/SEEK_HOLE data ranges that have
  * no physical place (COWCOPY__EXTENT_NO_MAP).
