@@ -326,7 +326,8 @@ typedef struct cowcopy_dedupe_stats {
     uint64_t errors;               /* files that could not be examined or deduplicated */
     uint64_t freed_estimate;       /* bytes that sharing should free */
     int64_t freed;                 /* free-space delta of the filesystems after a sync
-                                      (0 in a dry run; other writers make it noisy) */
+                                      (0 in a dry run or when no file was deduplicated;
+                                      other writers make it noisy) */
     double elapsed;                /* seconds */
 } cowcopy_dedupe_stats;
 

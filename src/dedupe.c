@@ -593,9 +593,11 @@ int cowcopy_dedupe(const char *const *paths, size_t npaths, const cowcopy_dedupe
         dd_cache_close(r->cache);
         r->cache = NULL;
     }
-    /* Space actually freed: sync each filesystem, then compare free space. */
+    /* Space actually freed: sync each filesystem, then compare free space
+     * (not when no file was changed: the delta would be other writers'). */
     int64_t freed = 0;
-    for (size_t i = 0; !r->dry_run && i < r->scan.nfss; i++) {
+    bool changed = !r->dry_run && atomic_load(&r->files_deduped) > 0;
+    for (size_t i = 0; changed && i < r->scan.nfss; i++) {
         dd_fs *fs = &r->scan.fss[i];
         if (fs->dedupe_state != 1)
             continue;

@@ -78,6 +78,7 @@ static void test_counts_and_groups(const struct harness_fs *fs, const char *dir)
     CHECK_EQ(s.files_deduped, 0);
     CHECK_EQ(s.files_already_shared, 8);
     CHECK_EQ(s.bytes_read, 0);
+    CHECK_EQ(s.freed, 0); /* nothing changed: no free-space delta to report */
 }
 
 /* Same-size groups: a second run tells them apart by their edge blocks only. */

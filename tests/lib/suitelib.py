@@ -9,9 +9,12 @@ unexpected successes are not allowed). Scratch filesystems come from
 COWCOPY_TEST_FS ("btrfs=/mnt/..:ext4=..."), made by tests/run.sh as root
 (tests/lib/scratch.sh).
 
-Clones are proven with FIEMAP, read here directly through fcntl.ioctl, never
-with the code under test.
+Clones are proven with the host's own extent map, read here directly, never
+with the code under test: FIEMAP through fcntl.ioctl on Linux, F_LOG2PHYS_EXT
+through fcntl.fcntl on macOS (tests/run.sh runs only the portable suites
+there; scratch.sh makes an APFS and an HFS+ image as their filesystems).
 """
+import errno
 import fcntl
 import os
 import random
@@ -29,15 +32,22 @@ for _item in filter(None, os.environ.get("COWCOPY_TEST_FS", "").split(":")):
     _name, _, _mnt = _item.partition("=")
     FILESYSTEMS[_name] = _mnt
 
-COW_FILESYSTEMS = ("btrfs", "xfs")
-NOCOW_FILESYSTEMS = ("ext4", "tmpfs")
+# The host the suites run on, which is not the backend under test: on Linux
+# the Darwin backend runs on the simulated layer.
+HOST_DARWIN = sys.platform == "darwin"
+if HOST_DARWIN:
+    COW_FILESYSTEMS = ("apfs",)
+    NOCOW_FILESYSTEMS = ("hfs",)  # case-sensitive HFS+: no clones
+else:
+    COW_FILESYSTEMS = ("btrfs", "xfs")
+    NOCOW_FILESYSTEMS = ("ext4", "tmpfs")
 ALL_FILESYSTEMS = COW_FILESYSTEMS + NOCOW_FILESYSTEMS
 
 NOBODY = 65534
 
 # Which backend the code under test was built with (tests/run.sh sets it):
 # "darwin" is the Darwin backend on the simulated layer (tests/darwin-sim).
-BACKEND = os.environ.get("COWCOPY_TEST_BACKEND", "linux")
+BACKEND = os.environ.get("COWCOPY_TEST_BACKEND", "darwin" if HOST_DARWIN else "linux")
 DARWIN = BACKEND == "darwin"
 CLONE_CALL = "fclonefileat" if DARWIN else "FICLONE"  # the call a refused clone names
 # Where the simulated layer keeps Darwin's flags and creation time (a Linux
@@ -55,7 +65,47 @@ FIEMAP_EXTENT_SHARED = 0x2000
 
 
 def extents(path):
-    """[(logical, physical, length, flags)] of path, after a sync."""
+    """[(logical, physical, length, flags)] of path's data, after a sync:
+    FIEMAP's extents and flags on Linux; on macOS runs of F_LOG2PHYS_EXT,
+    whose flags are 0 (Darwin does not say whether a block is shared)."""
+    return _extents_log2phys(path) if HOST_DARWIN else _extents_fiemap(path)
+
+
+# Darwin's fcntl F_LOG2PHYS_EXT and its struct log2phys, packed to 4 bytes:
+# l2p_flags (u32), l2p_contigbytes (off_t: in, bytes to map; out, the run's
+# length), l2p_devoffset (off_t: in, file offset; out, device offset or -1).
+F_LOG2PHYS_EXT = 65
+_LOG2PHYS = struct.Struct("=Iqq")
+
+
+def _extents_log2phys(path):
+    out = []
+    with open(path, "rb") as f:
+        fd = f.fileno()
+        os.fsync(fd)  # delayed allocation: give the data its blocks first
+        size = os.fstat(fd).st_size
+        pos = 0
+        while pos < size:
+            try:
+                pos = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError as e:
+                if e.errno == errno.ENXIO:
+                    break  # only a hole is left
+                raise
+            end = os.lseek(fd, pos, os.SEEK_HOLE)
+            while pos < end:
+                res = fcntl.fcntl(fd, F_LOG2PHYS_EXT, _LOG2PHYS.pack(0, end - pos, pos))
+                _, run, physical = _LOG2PHYS.unpack(res)
+                if run <= 0:
+                    raise OSError(errno.EIO, f"F_LOG2PHYS_EXT mapped no bytes at {pos}", path)
+                run = min(run, end - pos)
+                if physical != -1:
+                    out.append((pos, physical, run, 0))
+                pos += run
+    return out
+
+
+def _extents_fiemap(path):
     out = []
     start = 0
     with open(path, "rb") as f:
@@ -86,7 +136,8 @@ def is_clone_of(dst, src):
     if not d or not s:
         return False
     for logical, physical, length, flags in d:
-        if not flags & FIEMAP_EXTENT_SHARED or flags & FIEMAP_EXTENT_DATA_INLINE:
+        # (macOS gives no shared flag: the same physical place is the proof.)
+        if not HOST_DARWIN and not flags & FIEMAP_EXTENT_SHARED or flags & FIEMAP_EXTENT_DATA_INLINE:
             return False
         off = 0
         while off < length:
