@@ -22,17 +22,46 @@ INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
-CC          := gcc
+UNAME_S     := $(shell uname -s)
+# gcc on Linux; clang on macOS (it has __builtin_available). CC=... overrides.
+ifeq ($(origin CC),default)
+CC          := $(if $(filter Darwin,$(UNAME_S)),clang,gcc)
+endif
 B           ?= build
 CFLAGS      ?= -O2 -g
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
-WARNINGS    := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wstrict-prototypes -Wvla
-ALL_CFLAGS  := -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread $(CFLAGS) $(EXTRA_CFLAGS)
-ALL_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DCOWCOPY_BUILDING -Iinclude -Isrc $(CPPFLAGS)
-LIBS        := -pthread -lxxhash -lsqlite3
 SOVERSION   := 0
 VERSION     := $(shell sed -n 's/^\#define COWCOPY_VERSION_STRING "\(.*\)"/\1/p' include/cowcopy.h)
+
+# The shared library: an ELF .so with a soname, or on macOS a .dylib whose
+# install name is where `make install` puts it.
+ifeq ($(UNAME_S),Darwin)
+SHLIB       := libcowcopy.dylib
+SHLIB_MAJOR := libcowcopy.$(SOVERSION).dylib
+SHLIB_REAL  := libcowcopy.$(VERSION).dylib
+SHLIB_FLAGS  = -dynamiclib -install_name $(LIBDIR)/$(SHLIB_MAJOR) \
+               -compatibility_version $(SOVERSION) -current_version $(VERSION)
+# xxHash and SQLite come from Homebrew there (tests/deps.sh installs them).
+BREW_PREFIX := $(shell brew --prefix 2>/dev/null)
+DEPS_CPPFLAGS := $(if $(BREW_PREFIX),-I$(BREW_PREFIX)/include)
+DEPS_LDFLAGS := $(if $(BREW_PREFIX),-L$(BREW_PREFIX)/lib)
+DEPS_HEADER := $(BREW_PREFIX)/include/xxhash.h
+else
+SHLIB       := libcowcopy.so
+SHLIB_MAJOR := libcowcopy.so.$(SOVERSION)
+SHLIB_REAL  := libcowcopy.so.$(VERSION)
+SHLIB_FLAGS  = -shared -Wl,-soname,$(SHLIB_MAJOR)
+DEPS_CPPFLAGS :=
+DEPS_LDFLAGS :=
+DEPS_HEADER := /usr/include/xxhash.h
+endif
+
+WARNINGS    := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wstrict-prototypes -Wvla
+ALL_CFLAGS  := -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CPPFLAGS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DCOWCOPY_BUILDING -Iinclude -Isrc \
+            $(DEPS_CPPFLAGS) $(CPPFLAGS)
+LIBS        := -pthread $(DEPS_LDFLAGS) -lxxhash -lsqlite3
 
 ifeq ($(V),1)
 Q :=
@@ -44,7 +73,6 @@ endif
 # darwin (from uname), or darwin-sim: the Darwin backend compiled on Linux
 # against the simulated layer in tests/darwin-sim (make check builds it as
 # build/darwin and runs the suites with it).
-UNAME_S     := $(shell uname -s)
 PLATFORM    ?= $(if $(filter Darwin,$(UNAME_S)),darwin,linux)
 # Platform files are named *_linux.c and *_darwin.c; every other file in
 # src/ is common (python/setup.py picks its sources by the same rule).
@@ -80,14 +108,14 @@ all: build-deps
 	$(Q)$(MAKE) --no-print-directory built
 
 .PHONY: built
-built: $(B)/libcowcopy.a $(B)/libcowcopy.so $(B)/cowcopy
+built: $(B)/libcowcopy.a $(B)/$(SHLIB) $(B)/cowcopy
 	@:
 
 # The libraries the build links (libxxhash, SQLite), from Debian's packages.
 build-deps:
-	$(Q)[ -f /usr/include/xxhash.h ] && [ -f /usr/include/sqlite3.h ] || tests/deps.sh --build
+	$(Q)[ -f $(DEPS_HEADER) ] || tests/deps.sh --build
 lib: build-deps
-	$(Q)$(MAKE) --no-print-directory $(B)/libcowcopy.a $(B)/libcowcopy.so
+	$(Q)$(MAKE) --no-print-directory $(B)/libcowcopy.a $(B)/$(SHLIB)
 	@:
 
 $(B)/%.o: %.c
@@ -99,11 +127,11 @@ $(B)/libcowcopy.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/libcowcopy.so: $(LIB_OBJS) $(SIM_LIB)
+$(B)/$(SHLIB): $(LIB_OBJS) $(SIM_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libcowcopy.so.$(SOVERSION) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) \
-		-o $@.$(VERSION) $(LIB_OBJS) $(SIM_LIB) $(LIBS)
-	$(Q)ln -sf libcowcopy.so.$(VERSION) $@.$(SOVERSION) && ln -sf libcowcopy.so.$(VERSION) $@
+	$(Q)$(CC) $(SHLIB_FLAGS) $(ALL_CFLAGS) $(EXTRA_LDFLAGS) \
+		-o $(B)/$(SHLIB_REAL) $(LIB_OBJS) $(SIM_LIB) $(LIBS)
+	$(Q)ln -sf $(SHLIB_REAL) $(B)/$(SHLIB_MAJOR) && ln -sf $(SHLIB_REAL) $@
 
 # The command links the static library: one self-contained binary.
 $(B)/cowcopy: $(CLI_OBJS) $(B)/libcowcopy.a $(SIM_LIB)
@@ -136,7 +164,13 @@ $(B)/tests/c/%.o: tests/c/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# The C suites and the simulated Darwin layer are Linux programs; a macOS
+# host builds only what it runs (see check).
+ifeq ($(UNAME_S),Darwin)
+tests: all
+else
 tests: all $(TEST_BINS) darwin-sim
+endif
 
 # The simulated Darwin layer (tests/darwin-sim/README.md): Darwin's clonefile,
 # copyfile, F_LOG2PHYS_EXT, getattrlist and xattr calls on Linux, for
@@ -193,6 +227,15 @@ ASAN_FLAGS := -DCOWCOPY_TESTING -fsanitize=address,undefined -fno-omit-frame-poi
 deps:
 	$(Q)tests/deps.sh
 
+ifeq ($(UNAME_S),Darwin)
+# On macOS: the build, the Python package, and the suites that run on a Mac
+# (tests/run.sh picks them; the others run on Linux against the simulated
+# Darwin layer), on scratch APFS and HFS+ images.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory python
+	$(Q)tests/run.sh $(B)
+else
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory B=build/test EXTRA_CFLAGS="$(TEST_VARIANT_FLAGS)" tests
@@ -202,16 +245,19 @@ check: deps
 		EXTRA_CFLAGS="$(TEST_VARIANT_FLAGS)" tests
 	$(Q)$(MAKE) --no-print-directory python python-darwin
 	$(Q)tests/run.sh build/test build/asan build/darwin
+endif
 
 # The Python package (python/), built the offline way python/README.md
 # documents: a venv of Debian's python3, which has setuptools, wheel and
 # test.test_shutil, and pip without build isolation. The venv's copy is built
 # with COWCOPY_TESTING (fault injection, for the tests); build/python-release
 # is a release build, which the tests check ignores COWCOPY_FAULTS.
-PYTHON_BASE ?= /usr/bin/python3
+PYTHON_BASE ?= $(if $(filter Darwin,$(UNAME_S)),python3,/usr/bin/python3)
 PYTHON_VENV := build/python-venv
 PYTHON_SRCS := $(wildcard src/*.c src/*.h) include/cowcopy.h python/setup.py \
                python/pyproject.toml python/README.md $(wildcard python/cowcopy/*)
+# setuptools reads CPPFLAGS and LDFLAGS: where xxHash and SQLite are (macOS).
+PIP_ENV     := $(if $(DEPS_CPPFLAGS),CPPFLAGS="$(DEPS_CPPFLAGS)" LDFLAGS="$(DEPS_LDFLAGS)")
 PIP_OFFLINE := --quiet --no-build-isolation --no-index --no-deps --no-cache-dir
 
 .PHONY: python
@@ -220,13 +266,13 @@ python: $(PYTHON_VENV)/.installed build/python-release/.installed
 $(PYTHON_VENV)/.installed: $(PYTHON_SRCS)
 	@$(if $(Q),echo "  PIP     $(PYTHON_VENV) (COWCOPY_TESTING)")
 	$(Q)[ -x $(PYTHON_VENV)/bin/python ] || $(PYTHON_BASE) -m venv --system-site-packages $(PYTHON_VENV)
-	$(Q)COWCOPY_TESTING=1 COWCOPY_WERROR=1 $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) ./python
+	$(Q)COWCOPY_TESTING=1 COWCOPY_WERROR=1 $(PIP_ENV) $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) ./python
 	$(Q)touch $@
 
 build/python-release/.installed: $(PYTHON_SRCS) $(PYTHON_VENV)/.installed
 	@$(if $(Q),echo "  PIP     build/python-release")
 	$(Q)rm -rf build/python-release
-	$(Q)COWCOPY_WERROR=1 $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) --target build/python-release ./python
+	$(Q)COWCOPY_WERROR=1 $(PIP_ENV) $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) --target build/python-release ./python
 	$(Q)touch $@
 
 # The package on the Darwin backend (simulated layer): build/darwin's static
@@ -239,7 +285,7 @@ build/python-darwin/.installed: $(PYTHON_SRCS) build/darwin/libcowcopy.a $(PYTHO
 	@$(if $(Q),echo "  PIP     build/python-darwin (Darwin backend, simulated)")
 	$(Q)rm -rf build/python-darwin python/build/prebuilt
 	$(Q)COWCOPY_PREBUILT=$(CURDIR)/build/darwin COWCOPY_TESTING=1 COWCOPY_WERROR=1 \
-		$(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) --target build/python-darwin ./python
+		$(PIP_ENV) $(PYTHON_VENV)/bin/pip install $(PIP_OFFLINE) --target build/python-darwin ./python
 	$(Q)touch $@
 
 demo: all
@@ -253,9 +299,9 @@ install: all
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(B)/cowcopy $(DESTDIR)$(BINDIR)/cowcopy
 	install -m 644 $(B)/libcowcopy.a $(DESTDIR)$(LIBDIR)/libcowcopy.a
-	install -m 755 $(B)/libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so.$(VERSION)
-	ln -sf libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so.$(SOVERSION)
-	ln -sf libcowcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcowcopy.so
+	install -m 755 $(B)/$(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/$(SHLIB_REAL)
+	ln -sf $(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/$(SHLIB_MAJOR)
+	ln -sf $(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/$(SHLIB)
 	install -m 644 include/cowcopy.h $(DESTDIR)$(INCLUDEDIR)/cowcopy.h
 	install -m 644 man/cowcopy.1 $(DESTDIR)$(MANDIR)/man1/cowcopy.1
 	# Made here, not at build time, so that it names the PREFIX given to install.
@@ -265,8 +311,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cowcopy $(DESTDIR)$(LIBDIR)/libcowcopy.a \
-		$(DESTDIR)$(LIBDIR)/libcowcopy.so $(DESTDIR)$(LIBDIR)/libcowcopy.so.$(SOVERSION) \
-		$(DESTDIR)$(LIBDIR)/libcowcopy.so.$(VERSION) $(DESTDIR)$(INCLUDEDIR)/cowcopy.h \
+		$(DESTDIR)$(LIBDIR)/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB_MAJOR) \
+		$(DESTDIR)$(LIBDIR)/$(SHLIB_REAL) $(DESTDIR)$(INCLUDEDIR)/cowcopy.h \
 		$(DESTDIR)$(MANDIR)/man1/cowcopy.1 $(DESTDIR)$(PKGCONFIGDIR)/cowcopy.pc
 
 clean:

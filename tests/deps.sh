@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
 # deps.sh [--build] - install what building and testing cowcopy needs, from
-# Debian's packages, when it is missing. `make` runs it with --build (only
-# the libraries the build links: libxxhash, SQLite); `make check` runs it
-# whole. Safe to run again. Without root it only reports.
+# Debian's packages (Homebrew's on macOS), when it is missing. `make` runs it
+# with --build (only the libraries the build links: libxxhash, SQLite);
+# `make check` runs it whole. Safe to run again. Without root it only reports
+# (on Linux).
 set -u
+
+# macOS: the two libraries from Homebrew; the rest (clang, python3, hdiutil)
+# comes with the system or the Command Line Tools.
+if [[ $(uname -s) == Darwin ]]; then
+    if ! command -v brew >/dev/null 2>&1; then
+        echo "deps.sh: Homebrew is needed on macOS for xxhash and sqlite (https://brew.sh)" >&2
+        exit 1
+    fi
+    for formula in xxhash sqlite; do
+        brew list --versions "$formula" >/dev/null 2>&1 || brew install -q "$formula" || {
+            echo "deps.sh: could not install $formula with Homebrew" >&2
+            exit 1
+        }
+    done
+    exit 0
+fi
 
 # command-or-file needed to build -> Debian package that provides it
 build_needs=(

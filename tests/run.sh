@@ -4,15 +4,16 @@
 # Suites are programs that print one line per test case:
 #   PASS name | FAIL name: why | SKIP name: why   (INFO text: shown as is)
 # C suites are BUILD_DIR/tests/test_* and BUILD_DIR/darwin-sim/tests/test_*
-# (the simulated Darwin layer's own tests); CLI suites are tests/cli/test_*.py,
-# run with COWCOPY=BUILD_DIR/cowcopy; Python suites are python/tests/test_*.py,
-# run once with build/python-venv/bin/python, and once more on the Darwin
-# backend (build/python-darwin) when build/darwin is tested. A suite that exits non-zero without
-# reporting a failure (a crash, a sanitizer report) counts as one failure.
-# Scratch filesystems are made once and removed on exit, even on failure or
-# interrupt. Under CI=true every SKIP counts as a failure: CI must run all.
-# The C suites also run under valgrind. Ends with "N passed, N failed" and
-# exits 1 on any failure.
+# (the simulated Darwin layer's own tests); CLI suites are
+# tests/cli/test_*.py, run with COWCOPY=BUILD_DIR/cowcopy; Python suites are
+# python/tests/test_*.py, run once with build/python-venv/bin/python, and once
+# more on the Darwin backend (build/python-darwin) when build/darwin is
+# tested. On a macOS host only the test_portable.py suites run. A suite that
+# exits non-zero without reporting a failure (a crash, a sanitizer report)
+# counts as one failure. Scratch filesystems are made once and removed on
+# exit, even on failure or interrupt. Under CI=true every SKIP counts as a
+# failure: CI must run all. The C suites also run under valgrind. Ends with
+# "N passed, N failed" and exits 1 on any failure.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$PWD
@@ -69,6 +70,16 @@ run_suite() {
     echo "     $label done"
 }
 
+# A macOS host runs the portable suites only (test_portable.py: the standard
+# library and the host's own extent map); the others use Linux tools and run
+# on Linux, where the Darwin backend is tested on the simulated layer.
+host_darwin=""
+[[ $(uname -s) == Darwin ]] && host_darwin=1
+suites=test_*
+[[ -n $host_darwin ]] && suites=test_portable
+cli_python=/usr/bin/python3
+[[ -n $host_darwin ]] && cli_python=python3
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
 for build in "$@"; do
@@ -84,11 +95,11 @@ for build in "$@"; do
         [[ $backend == darwin && $t == */darwin-sim/* ]] && continue
         run_suite "$variant/$(basename "$t")" "$t"
     done
-    for t in tests/cli/test_*.py; do
+    for t in tests/cli/$suites.py; do
         [[ -f $t ]] || continue
         # The install test installs the release build; treecompare tests cp itself.
         [[ $backend == darwin && ($t == */test_install.py || $t == */test_treecompare.py) ]] && continue
-        COWCOPY=$top/$build/cowcopy run_suite "$variant/$(basename "$t")" /usr/bin/python3 "$t"
+        COWCOPY=$top/$build/cowcopy run_suite "$variant/$(basename "$t")" "$cli_python" "$t"
     done
 done
 # run_python_suites PREFIX : the Python package's suites (python/tests/test_*.py)
@@ -97,7 +108,7 @@ done
 python=${COWCOPY_PYTHON:-$top/build/python-venv/bin/python}
 run_python_suites() {
     local t
-    for t in python/tests/test_*.py; do
+    for t in python/tests/$suites.py; do
         [[ -f $t ]] || continue
         if [[ -x $python ]]; then
             run_suite "$1/$(basename "$t")" "$python" "$t"
@@ -122,7 +133,9 @@ for build in "$@"; do
 done
 # The C suites once more under valgrind (memcheck finds uninitialised reads,
 # which ASan does not), on the first build: it has no sanitizer runtime.
-if command -v valgrind >/dev/null 2>&1; then
+if [[ -n $host_darwin ]]; then
+    : # no C suites on a macOS host
+elif command -v valgrind >/dev/null 2>&1; then
     for t in "$1"/tests/test_* "$1"/darwin-sim/tests/test_*; do
         [[ -x $t ]] || continue
         run_suite "valgrind/$(basename "$t")" valgrind -q --error-exitcode=99 \
