@@ -144,3 +144,23 @@ int cowcopy__clone_to_temp(int in, const struct stat *st, int dirfd, const char 
     }
     return 0;
 }
+
+int cowcopy__volume_can_clone(int fd)
+{
+    struct attrlist al;
+    memset(&al, 0, sizeof al);
+    al.bitmapcount = ATTR_BIT_MAP_COUNT;
+    al.volattr = ATTR_VOL_INFO | ATTR_VOL_CAPABILITIES;
+    struct {
+        uint32_t length;
+        vol_capabilities_attr_t caps;
+    } __attribute__((packed, aligned(4))) buf; /* getattrlist packs to 4 bytes */
+    memset(&buf, 0, sizeof buf);
+    if (SYS(fgetattrlist)(fd, &al, &buf, sizeof buf, 0) < 0)
+        return -errno;
+    vol_capabilities_attr_t caps;
+    memcpy(&caps, &buf.caps, sizeof caps);
+    if (!(caps.valid[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE))
+        return -ENODATA;
+    return (caps.capabilities[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE) ? 1 : 0;
+}

@@ -37,23 +37,9 @@ enum { COMPARE_CHUNK = 256 * 1024 };
 int dd_probe(int fd, uint64_t size)
 {
     (void)size;
-    struct attrlist al;
-    memset(&al, 0, sizeof al);
-    al.bitmapcount = ATTR_BIT_MAP_COUNT;
-    al.volattr = ATTR_VOL_INFO | ATTR_VOL_CAPABILITIES;
-    struct {
-        uint32_t length;
-        vol_capabilities_attr_t caps;
-    } __attribute__((packed, aligned(4))) buf;
-    memset(&buf, 0, sizeof buf);
-    if (SYS(fgetattrlist)(fd, &al, &buf, sizeof buf, 0) < 0)
-        return 1; /* it does not say: the clones will tell, file by file */
-    vol_capabilities_attr_t caps;
-    memcpy(&caps, &buf.caps, sizeof caps);
-    if ((caps.valid[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE) &&
-        !(caps.capabilities[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE))
-        return -ENOTSUP;
-    return 1;
+    /* Only a clear no stops the run; when the volume does not say, the
+     * clones will tell, file by file. */
+    return cowcopy__volume_can_clone(fd) == 0 ? -ENOTSUP : 1;
 }
 
 /* Do a and b hold the same size bytes? @return 0 same, 1 different, -errno. */

@@ -147,6 +147,10 @@ int cowcopy__bsd_attrs_get(int fd, uint32_t *flags, struct timespec *crtime);
 int cowcopy__crtime_set(int fd, const struct timespec *crtime);
 /* Bytes of fd's data that no other file shares (APFS's private size). */
 int cowcopy__private_size(int fd, uint64_t *bytes);
+/* Does the volume of fd (any file or directory on it) say it can clone
+ * (VOL_CAP_INT_CLONE)? @return 1 yes, 0 no, -ENODATA when it does not say,
+ * or the -errno of getattrlist. */
+int cowcopy__volume_can_clone(int fd);
 #endif
 
 /* What to apply to a new or rewritten file once its data is in place. */

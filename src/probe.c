@@ -92,28 +92,6 @@ static int make_file(cowcopy__temp *t, int dirfd, const unsigned char *data, siz
 }
 
 #ifdef COWCOPY_DARWIN
-/* Darwin's volume capabilities: does the volume of dirfd say it can clone?
- * @return 1 yes, 0 no, -errno when it does not tell. */
-static int volume_can_clone(int dirfd)
-{
-    struct attrlist al;
-    memset(&al, 0, sizeof al);
-    al.bitmapcount = ATTR_BIT_MAP_COUNT;
-    al.volattr = ATTR_VOL_INFO | ATTR_VOL_CAPABILITIES;
-    struct {
-        uint32_t length;
-        vol_capabilities_attr_t caps;
-    } __attribute__((packed, aligned(4))) buf;
-    memset(&buf, 0, sizeof buf);
-    if (SYS(getattrlistat)(dirfd, ".", &al, &buf, sizeof buf, 0) < 0)
-        return -errno;
-    vol_capabilities_attr_t caps;
-    memcpy(&caps, &buf.caps, sizeof caps);
-    if (!(caps.valid[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE))
-        return -ENODATA;
-    return (caps.capabilities[VOL_CAPABILITIES_INTERFACES] & VOL_CAP_INT_CLONE) ? 1 : 0;
-}
-
 struct clone_probe {
     int src;
 };
@@ -128,7 +106,7 @@ static int make_probe_clone(int dirfd, const char *name, void *ctx)
  * a hidden name (removed again), whose size must match. The trial decides. */
 static void try_clone(cowcopy_probe *p, int dirfd, int src, size_t len)
 {
-    int says = volume_can_clone(dirfd);
+    int says = cowcopy__volume_can_clone(dirfd);
     cowcopy__temp t;
     struct clone_probe c = {src};
     int r = cowcopy__temp_make(&t, dirfd, "probe", make_probe_clone, &c);

@@ -134,7 +134,6 @@ struct cowcopy__fsuuid {
     X(int, fcopyfile, (int from, int to, copyfile_state_t state, copyfile_flags_t flags), (from, to, state, flags)) \
     X(int, fgetattrlist, (int fd, void *attrs, void *buf, size_t size, unsigned int options), (fd, attrs, buf, size, options)) \
     X(int, fsetattrlist, (int fd, void *attrs, void *buf, size_t size, unsigned int options), (fd, attrs, buf, size, options)) \
-    X(int, getattrlistat, (int dirfd, const char *path, void *attrs, void *buf, size_t size, unsigned long options), (dirfd, path, attrs, buf, size, options)) \
     X(int, fchflags, (int fd, unsigned int flags), (fd, flags)) \
     X(int, log2phys_ext, (int fd, struct log2phys *l2p), (fd, l2p)) \
     X(int, renameatx_np, (int fromfd, const char *from, int tofd, const char *to, unsigned int flags), (fromfd, from, tofd, to, flags))

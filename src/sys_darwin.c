@@ -54,12 +54,6 @@ static int real_fsetattrlist(int fd, void *attrs, void *buf, size_t size, unsign
     return fsetattrlist(fd, attrs, buf, size, options);
 }
 
-static int real_getattrlistat(int dirfd, const char *path, void *attrs, void *buf, size_t size,
-                              unsigned long options)
-{
-    return getattrlistat(dirfd, path, attrs, buf, size, options);
-}
-
 static int real_fchflags(int fd, unsigned int flags)
 {
     return fchflags(fd, flags);
@@ -78,7 +72,7 @@ static int real_fchflags(int fd, unsigned int flags)
         .syncfs = sync_all, .flistxattr = flistxattr, .fgetxattr = fgetxattr,                 \
         .fsetxattr = fsetxattr, .fremovexattr = fremovexattr, .fclonefileat = fclonefileat,   \
         .fcopyfile = fcopyfile, .fgetattrlist = real_fgetattrlist,                            \
-        .fsetattrlist = real_fsetattrlist, .getattrlistat = real_getattrlistat,               \
+        .fsetattrlist = real_fsetattrlist,                                                    \
         .fchflags = real_fchflags, .log2phys_ext = real_log2phys_ext,                         \
         .renameatx_np = renameatx_np,                                                         \
     }
