@@ -28,7 +28,7 @@ from suitelib import (ALL_FILESYSTEMS, BACKEND, CLONE_CALL, COW_FILESYSTEMS,  # 
                       FILESYSTEMS, FS_IOC_FIEMAP, NOBODY, NOCOW_FILESYSTEMS, SIM_RECORD_XATTR,
                       TOP, LineResult, darwin_only, extents, flatten, is_clone_of,
                       linux_only, listing, main, on_filesystems, read, shares_any_block,
-                      write_random)
+                      write_random, xattr_names)
 
 RELEASE_BUILD = os.environ.get("COWCOPY_PYTHON_RELEASE",
                                os.path.join(TOP, "build", "python-release"))

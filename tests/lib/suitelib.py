@@ -133,6 +133,13 @@ def listing(path):
     return sorted(os.listdir(path))
 
 
+def xattr_names(path, follow_symlinks=True):
+    """os.listxattr without the simulated Darwin layer's record
+    (SIM_RECORD_XATTR), which is no attribute of the file."""
+    return [n for n in os.listxattr(path, follow_symlinks=follow_symlinks)
+            if n != SIM_RECORD_XATTR]
+
+
 # ---------------------------------------------------------------- cases
 
 class FsTestCase(unittest.TestCase):
