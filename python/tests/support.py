@@ -22,11 +22,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "tests", "lib"))
 
 import suitelib  # noqa: E402
-from suitelib import (ALL_FILESYSTEMS, COW_FILESYSTEMS, FIEMAP_EXTENT_DATA_INLINE,  # noqa: E402,F401
-                      FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNKNOWN,
-                      FIEMAP_FLAG_SYNC, FILESYSTEMS, FS_IOC_FIEMAP, NOBODY, NOCOW_FILESYSTEMS,
-                      TOP, LineResult, extents, flatten, is_clone_of, listing, main,
-                      on_filesystems, read, shares_any_block, write_random)
+from suitelib import (ALL_FILESYSTEMS, BACKEND, CLONE_CALL, COW_FILESYSTEMS,  # noqa: E402,F401
+                      DARWIN, FIEMAP_EXTENT_DATA_INLINE, FIEMAP_EXTENT_LAST,
+                      FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNKNOWN, FIEMAP_FLAG_SYNC,
+                      FILESYSTEMS, FS_IOC_FIEMAP, NOBODY, NOCOW_FILESYSTEMS, SIM_RECORD_XATTR,
+                      TOP, LineResult, darwin_only, extents, flatten, is_clone_of,
+                      linux_only, listing, main, on_filesystems, read, shares_any_block,
+                      write_random, xattr_names)
 
 RELEASE_BUILD = os.environ.get("COWCOPY_PYTHON_RELEASE",
                                os.path.join(TOP, "build", "python-release"))

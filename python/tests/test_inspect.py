@@ -19,7 +19,7 @@ import warnings
 
 import support
 from support import (FsTestCase, extents, is_clone_of, listing, on_filesystems, read,
-                     run_python, shares_any_block, write_random)
+                     run_python, shares_any_block, write_random, xattr_names)
 
 import cowcopy
 
@@ -28,6 +28,10 @@ FICLONE = 0x40049409
 # Extents with no place of their own on disk (inline, unknown, delayed).
 UNPLACED = (support.FIEMAP_EXTENT_DATA_INLINE | support.FIEMAP_EXTENT_UNKNOWN | 0x4)
 HAS_NOTES = sys.version_info >= (3, 11)
+# The calls a refusal to clone or deduplicate names: the Darwin backend asks
+# the volume (getattrlist's VOL_CAP_INT_CLONE) instead of trying.
+CLONE_REFUSED_BY = "getattrlist" if support.DARWIN else "FICLONE"
+DEDUPE_REFUSED_BY = "getattrlist" if support.DARWIN else "FIDEDUPERANGE"
 
 
 def fiemap_shared(a, b):
@@ -46,11 +50,14 @@ def fiemap_shared(a, b):
 
 def meta(path):
     """What dedupe must leave alone: inode, mode, owner, links, size, mtime,
-    ctime and extended attributes."""
+    ctime and extended attributes. The Darwin backend replaces a duplicate
+    by a verified clone: its inode and ctime change (documented), and the
+    simulated layer's record of Darwin-only metadata is no attribute."""
     st = os.stat(path)
-    xattrs = {n: os.getxattr(path, n) for n in os.listxattr(path)}
-    return (st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_size,
-            st.st_mtime_ns, st.st_ctime_ns, tuple(sorted(xattrs.items())))
+    xattrs = {n: os.getxattr(path, n) for n in xattr_names(path)}
+    inode_and_ctime = () if support.DARWIN else (st.st_ino, st.st_ctime_ns)
+    return inode_and_ctime + (st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_size,
+                              st.st_mtime_ns, tuple(sorted(xattrs.items())))
 
 
 def copy_bytes(src, dst):
@@ -413,6 +420,8 @@ class DedupeTest(FsTestCase):
         r = cowcopy.dedupe(self.dir, dry_run=True, min_size=MiB)
         self.assertEqual(r.duplicate_groups, 1)
 
+    @support.linux_only("the cache is keyed by filesystem UUID, which the Darwin backend does "
+                        "not read (test_no_cache_without_a_filesystem_uuid instead)")
     def test_a_cache_spares_reading_again(self):
         make_duplicates(self, 70)
         cache = os.path.join(self.dir_on(self.fs), "hashes.db")
@@ -423,6 +432,22 @@ class DedupeTest(FsTestCase):
         self.assertEqual((second.bytes_read, second.duplicate_groups, second.files_deduplicated),
                          (0, 1, 2))
         self.assertGreater(second.cache_hits, 0)
+
+    @support.darwin_only("the Darwin backend reads no filesystem UUID to key the cache by "
+                         "(Linux's cache: test_a_cache_spares_reading_again)")
+    def test_no_cache_without_a_filesystem_uuid(self):
+        make_duplicates(self, 75)
+        cache = os.path.join(self.dir_on(self.fs), "hashes.db")
+        for attempt in range(2):  # the second run finds nothing cached either
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                r = cowcopy.dedupe(self.dir, dry_run=True, cache=cache)
+            self.assertEqual((r.duplicate_groups, r.files_deduplicated, r.cache_hits, r.errors),
+                             (1, 2, 0, ()), attempt)
+            self.assertGreater(r.bytes_read, 0, attempt)
+            self.assertEqual([w.category for w in caught], [RuntimeWarning], attempt)
+            self.assertIn(cache, str(caught[0].message))
+            self.assertIn("no stable UUID", str(caught[0].message))
 
     def test_a_damaged_cache_is_ignored_with_a_warning(self):
         make_duplicates(self, 80)
@@ -474,7 +499,7 @@ class DedupeExt4Test(FsTestCase):
                 if HAS_NOTES:
                     self.assertEqual(e.__notes__, [
                         f"cannot deduplicate files on the filesystem of {self.dir!r} "
-                        "(FIDEDUPERANGE on ext4)"])
+                        f"({DEDUPE_REFUSED_BY} on ext4)"])
         r = cowcopy.dedupe(self.dir, ignore_errors=True)
         self.assertEqual((r.files_scanned, r.duplicate_groups, r.files_deduplicated), (5, 0, 0))
         self.assertEqual([(e.errno, e.filename) for e in r.errors],
@@ -526,7 +551,8 @@ class DedupeErrorTest(FsTestCase):
 
 # ------------------------------------------------------------ probe
 
-# What probe must answer on each scratch filesystem: (name, clone, dedupe, offload).
+# What probe must answer on each scratch filesystem: (name, clone, dedupe,
+# offload); the Darwin backend has no copy_file_range (see probed()).
 PROBED = {
     "btrfs": ("btrfs", "yes", "yes", "yes"),
     "xfs": ("xfs", "yes", "yes", "yes"),
@@ -534,6 +560,12 @@ PROBED = {
     "ext4": ("ext4", "no", "no", "yes"),
     "tmpfs": ("tmpfs", "no", "no", "yes"),
 }
+
+
+def probed(fs):
+    """PROBED's row; offload is "no" on the Darwin backend."""
+    row = PROBED[fs]
+    return row[:3] + ("no",) if support.DARWIN else row
 
 
 def try_ficlone(directory):
@@ -557,7 +589,7 @@ def try_ficlone(directory):
 @on_filesystems(*PROBED)
 class ProbeTest(FsTestCase):
     def test_answers(self):
-        name, clone, dedupe, offload = PROBED[self.fs]
+        name, clone, dedupe, offload = probed(self.fs)
         p = cowcopy.probe(self.dir)
         self.assertIsInstance(p, cowcopy.Probe)
         self.assertEqual((p.directory, p.filesystem, p.writable), (self.dir, name, True))
@@ -568,11 +600,13 @@ class ProbeTest(FsTestCase):
         stat_type = subprocess.run(["stat", "-f", "-c", "%t", self.dir], capture_output=True,
                                    text=True, check=True).stdout.strip()
         self.assertEqual(p.fs_magic, int(stat_type, 16))
-        for check, call in ((p.clone, "FICLONE"), (p.dedupe, "FIDEDUPERANGE")):
+        for check, err, call in ((p.clone, errno.EOPNOTSUPP, CLONE_REFUSED_BY),
+                                 (p.dedupe, errno.EOPNOTSUPP, DEDUPE_REFUSED_BY),
+                                 (p.offload, errno.ENOSYS, "copy_file_range")):
             if check.answer == "yes":
                 self.assertEqual((check.errno, check.call), (None, None))
             else:
-                self.assertEqual((check.errno, check.call), (errno.EOPNOTSUPP, call))
+                self.assertEqual((check.errno, check.call), (err, call))
         self.assertEqual(listing(self.dir), [])  # nothing left behind
 
     def test_path_types(self):

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import suitelib  # noqa: E402
 from suitelib import (ALL_FILESYSTEMS, BACKEND, CLONE_CALL, COW_FILESYSTEMS,  # noqa: E402,F401
-                      DARWIN, FIEMAP_EXTENT_DATA_INLINE, FIEMAP_EXTENT_LAST,
+                      DARWIN, darwin_only, FIEMAP_EXTENT_DATA_INLINE, FIEMAP_EXTENT_LAST,
                       FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNKNOWN, FIEMAP_FLAG_SYNC,
                       FILESYSTEMS, FS_IOC_FIEMAP, NOBODY, NOCOW_FILESYSTEMS,
                       SIM_RECORD_XATTR, TOP, extents, is_clone_of, linux_only, listing,

@@ -184,6 +184,13 @@ def listing(path):
     return sorted(os.listdir(path))
 
 
+def xattr_names(path, follow_symlinks=True):
+    """os.listxattr without the simulated Darwin layer's record
+    (SIM_RECORD_XATTR), which is no attribute of the file."""
+    return [n for n in os.listxattr(path, follow_symlinks=follow_symlinks)
+            if n != SIM_RECORD_XATTR]
+
+
 # ---------------------------------------------------------------- cases
 
 class FsTestCase(unittest.TestCase):
@@ -296,6 +303,24 @@ def linux_only(reason):
     return decorate
 
 
+def darwin_only(reason):
+    """Class or method decorator, the mirror of linux_only: this tests what
+    only the Darwin backend does (reason says what) and is left out, not
+    skipped, when the Linux backend is under test."""
+    def decorate(obj):
+        obj.darwin_only = reason
+        return obj
+    return decorate
+
+
+def left_out(test):
+    """Is test marked for the other backend (linux_only, darwin_only), on
+    its class or its method?"""
+    mark = "linux_only" if DARWIN else "darwin_only"
+    return bool(getattr(type(test), mark, None) or
+                getattr(getattr(test, test._testMethodName), mark, None))
+
+
 def flatten(suite):
     for t in suite:
         if isinstance(t, unittest.TestSuite):
@@ -307,7 +332,8 @@ def flatten(suite):
 def main():
     """Run the calling module's tests; print PASS/FAIL/SKIP lines and exit
     0 only if all passed. The environment variable COWCOPY_TEST_ONLY keeps
-    tests whose name contains it."""
+    tests whose name contains it; tests marked for the other backend
+    (linux_only, darwin_only) are left out."""
     module = sys.modules["__main__"]
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
@@ -321,8 +347,7 @@ def main():
     for test in flatten(suite):
         if only and only not in f"{type(test).__name__}.{test._testMethodName}":
             continue
-        if DARWIN and (getattr(type(test), "linux_only", None) or
-                       getattr(getattr(test, test._testMethodName), "linux_only", None)):
+        if left_out(test):
             continue
         test.run(result)
     sys.exit(0 if result.wasSuccessful() else 1)
