@@ -84,6 +84,19 @@ class Gen(unittest.TestCase):
                 first = open(os.path.join(d, "1", paths[0]), "rb").read()
                 for p in paths[1:]:
                     self.assertEqual(open(os.path.join(d, "1", p), "rb").read(), first)
+                # ... and of one size class: a medium file repeats a medium one
+                self.assertEqual(len({os.path.basename(p)[0] for p in paths}), 1, paths)
+
+    def test_medium_duplicates_stay_medium(self):
+        spec = gen.TreeSpec(small_files=50, small_max=4 << 10, dirs=5, medium_files=20,
+                            medium_min=1 << 20, medium_max=1 << 20 | 4096, dup_fraction=0.5)
+        with tempfile.TemporaryDirectory() as d:
+            info = gen.make_tree(d, spec, seed=2)
+            medium = [p for paths in info.groups.values() for p in paths
+                      if os.path.basename(p).startswith("m")]
+            self.assertGreater(len(medium), 2)
+            for p in medium:
+                self.assertGreaterEqual(os.path.getsize(os.path.join(d, p)), 1 << 20)
 
 
 class Measure(unittest.TestCase):

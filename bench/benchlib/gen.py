@@ -71,7 +71,7 @@ class TreeSpec:
     symlinks: int = 0             # relative symlinks to files of the tree
     dangling_symlinks: int = 0
     hardlinks: int = 0            # extra names for existing small files
-    dup_fraction: float = 0.0     # share of small/medium files that copy an earlier one
+    dup_fraction: float = 0.0     # share of small/medium files that copy an earlier one of their class
     empty_files: int = 0
 
 
@@ -105,15 +105,21 @@ def make_tree(root, spec, seed):
 
     regular = []  # relative paths of small/medium files, for links
     contents = []  # (content id, size) of files made so far, for duplicates
+    # A duplicate repeats an earlier file of its own class (small or medium),
+    # so medium duplicates stay 1-8 MiB. The draw of rng.random() is the
+    # same whatever dup_fraction is, so trees without duplicates do not change.
+    by_class = {"small": [], "medium": []}
 
-    def emit(rel, size):
-        if contents and rng.random() < spec.dup_fraction:
-            cid, size = contents[rng.randrange(len(contents))]
+    def emit(rel, size, cls):
+        earlier = by_class[cls]
+        if contents and rng.random() < spec.dup_fraction and earlier:
+            cid, size = earlier[rng.randrange(len(earlier))]
             info.dup_files += 1
             info.dup_bytes += size
         else:
             cid = len(contents)
             contents.append((cid, size))
+            earlier.append((cid, size))
         with open(os.path.join(root, rel), "wb") as f:
             f.write(random_bytes(f"{seed}:{cid}", size))
         info.groups.setdefault(cid, []).append(rel)
@@ -123,9 +129,11 @@ def make_tree(root, spec, seed):
         regular.append(rel)
 
     for i in range(spec.small_files):
-        emit(f"{dir_name(i % spec.dirs)}/f{i:06d}", rng.randint(spec.small_min, spec.small_max))
+        emit(f"{dir_name(i % spec.dirs)}/f{i:06d}", rng.randint(spec.small_min, spec.small_max),
+             "small")
     for i in range(spec.medium_files):
-        emit(f"{dir_name(i % spec.dirs)}/m{i:04d}", rng.randint(spec.medium_min, spec.medium_max))
+        emit(f"{dir_name(i % spec.dirs)}/m{i:04d}", rng.randint(spec.medium_min, spec.medium_max),
+             "medium")
     for i in range(spec.empty_files):
         open(os.path.join(root, f"{dir_name(i % spec.dirs)}/e{i:04d}"), "wb").close()
         info.files += 1

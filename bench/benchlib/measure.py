@@ -146,11 +146,17 @@ TIME = "/usr/bin/time"  # GNU time, Debian package "time"
 def peak_rss_kib(argv, cwd=None):
     """Peak RSS of one (untimed) run of argv, in KiB, as /usr/bin/time -f %M
     reports it. Includes a floor of ~1-2 MB (see rss_floor_kib)."""
+    return run_with_peak_rss(argv, cwd)[1]
+
+
+def run_with_peak_rss(argv, cwd=None):
+    """Run argv once under GNU time; @return (Run, peak RSS in KiB). The
+    wall time includes GNU time's own start (about a millisecond)."""
     with tempfile.NamedTemporaryFile(mode="r", prefix="cowcopy-bench-rss.") as out:
         run = run_process([TIME, "-f", "%M", "-o", out.name, *argv], cwd=cwd)
         if run.status != 0:
             raise BenchmarkError(f"{argv[0]} exited with {run.status}: {run.stderr.strip()}")
-        return int(out.read().split()[-1])
+        return run, int(out.read().split()[-1])
 
 
 def rss_floor_kib():
@@ -193,6 +199,12 @@ def _checked(side, run, check):
     if check is not None:
         check(side, run)
     return run
+
+
+def run_checked(side, check=None):
+    """Run side once (no preparation); a failed run raises BenchmarkError,
+    then check(side, run) if given. @return the Run."""
+    return _checked(side, side.run(), check)
 
 
 def compare(a, b, pairs, prepare=None, check=None, warmup=1, order="shuffle", seed=0,

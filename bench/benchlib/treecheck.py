@@ -6,6 +6,8 @@ really produced the tree (a fast wrong copy must not pass as a fast copy):
     entries(root)                 {relative path: Entry} of everything below root
     differences(src, dst, ...)    what differs between two such trees, as text
     shared_extents(path)          (shared, total) data extents via FIEMAP
+    physical_map(path)            the data's physical runs: equal for files that share
+    digest(path)                  a content digest
     same_content(a, b)            byte equality of two files
 
 Entries compare type, mode, owner, size, mtime (ns) and symlink targets,
@@ -13,6 +15,7 @@ and hard-link groups; directory mtimes are compared too (cp -a keeps them).
 Nothing here is timed.
 """
 import fcntl
+import hashlib
 import os
 import stat
 import struct
@@ -96,13 +99,10 @@ def differences(src, dst, src_entries=None, links=True, limit=5):
     return out
 
 
-def shared_extents(path):
-    """(extents flagged shared, data extents) of path by FIEMAP; extents
-    whose data is inline in metadata (small files on btrfs) are not counted,
-    since they cannot be shared."""
-    shared = total = 0
-    start = 0
-    batch = 64
+def fiemap(path):
+    """Yield (logical, physical, length, flags) for each extent of path, by
+    FIEMAP (synced first)."""
+    start, batch = 0, 64
     fd = os.open(path, os.O_RDONLY)
     try:
         while True:
@@ -111,20 +111,59 @@ def shared_extents(path):
             fcntl.ioctl(fd, FS_IOC_FIEMAP, buf)
             mapped = _HEAD.unpack_from(buf, 0)[3]
             if mapped == 0:
-                return shared, total
+                return
             last = False
             for i in range(mapped):
-                logical, _phys, length, _r1, _r2, flags, *_ = _EXTENT.unpack_from(
+                logical, phys, length, _r1, _r2, flags, *_ = _EXTENT.unpack_from(
                     buf, _HEAD.size + i * _EXTENT.size)
-                if not flags & FIEMAP_EXTENT_DATA_INLINE:
-                    total += 1
-                    shared += bool(flags & FIEMAP_EXTENT_SHARED)
+                yield logical, phys, length, flags
                 start = logical + length
                 last = last or bool(flags & FIEMAP_EXTENT_LAST)
             if last:
-                return shared, total
+                return
     finally:
         os.close(fd)
+
+
+def shared_extents(path):
+    """(extents flagged shared, data extents) of path by FIEMAP; extents
+    whose data is inline in metadata (small files on btrfs) are not counted,
+    since they cannot be shared."""
+    shared = total = 0
+    for _logical, _phys, _length, flags in fiemap(path):
+        if not flags & FIEMAP_EXTENT_DATA_INLINE:
+            total += 1
+            shared += bool(flags & FIEMAP_EXTENT_SHARED)
+    return shared, total
+
+
+def physical_map(path, shared_only=False):
+    """path's data as a tuple of (logical, physical, length) runs, runs
+    contiguous both logically and physically merged, so two files whose data
+    is the same blocks have equal maps. None for an empty file or one whose
+    data is inline (btrfs). shared_only: only the runs flagged shared."""
+    runs = []
+    for logical, phys, length, flags in fiemap(path):
+        if flags & FIEMAP_EXTENT_DATA_INLINE:
+            return None
+        if shared_only and not flags & FIEMAP_EXTENT_SHARED:
+            continue
+        if runs and runs[-1][0] + runs[-1][2] == logical and runs[-1][1] + runs[-1][2] == phys:
+            runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + length)
+        else:
+            runs.append((logical, phys, length))
+    return tuple(runs) or None
+
+
+def digest(path):
+    """A 128-bit BLAKE2b digest of path's content."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                return h.digest()
+            h.update(block)
 
 
 def same_content(a, b, chunk=1 << 20):

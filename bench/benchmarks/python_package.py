@@ -33,12 +33,11 @@ with the source (filefrag -v, FIEMAP; btrfs inline data, which cannot be
 shared, excepted) and shutil's share none; cp's clones are checked the same
 way.
 """
-import hashlib
 import os
 import subprocess
 import sys
 
-from benchlib import cache, gen, measure, report
+from benchlib import cache, gen, measure, report, treecheck
 
 NAME = "python"
 TITLE = ("the Python package on btrfs: `cowcopy.copytree`, `cowcopy.copyfile` and per-file "
@@ -129,23 +128,13 @@ def extent_flags(paths):
     return out
 
 
-def digest(path):
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(1 << 20)
-            if not block:
-                return h.digest()
-            h.update(block)
-
-
 def check_copy(src, dst, clone, files=None):
     """The full check of one output: files (relative paths; default all)
     have src's bytes; with clone every extent is shared (inline data
     excepted), without it none. Raises BenchmarkError."""
     names = sorted(files if files is not None else regular_files(src))
     for rel in names:
-        if digest(os.path.join(src, rel)) != digest(os.path.join(dst, rel)):
+        if treecheck.digest(os.path.join(src, rel)) != treecheck.digest(os.path.join(dst, rel)):
             raise measure.BenchmarkError(f"{dst}/{rel} differs from its source")
     flags = extent_flags([os.path.join(dst, rel) for rel in names])
     for rel in names:
@@ -246,7 +235,7 @@ def file_case(ctx, cowcopy, mnt, section):
     def check(side, _run):
         cheap(side)
         if side.name not in verified:
-            if digest(src) != digest(dst):
+            if treecheck.digest(src) != treecheck.digest(dst):
                 raise measure.BenchmarkError(f"file {side.name}: dst differs from src")
             flags = extent_flags([dst])[dst]
             shared = sum("shared" in f for f in flags)
