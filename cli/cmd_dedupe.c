@@ -52,7 +52,7 @@ static void dedupe_help(void)
           "      --min-age=SECONDS  leave alone files modified in the last SECONDS\n"
           "      --cache=FILE     keep file hashes in FILE (SQLite) so that a later run\n"
           "                       over an unchanged tree reads no file data again\n"
-          "  -j, --jobs=N         use N threads (default 2)\n"
+          "  -j, --jobs=N         use N threads (default: twice the CPUs, 4 to 8)\n"
           "      --progress       always show progress on stderr\n"
           "      --no-progress    never show progress\n"
           "      --json           print the whole report as one JSON object\n"

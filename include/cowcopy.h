@@ -358,7 +358,7 @@ typedef struct cowcopy_dedupe_options {
     unsigned flags;              /* COWCOPY_DEDUPE_* */
     uint64_t min_size;           /* skip smaller files; 0: any size that can share */
     unsigned min_age;            /* skip files modified in the last min_age seconds */
-    int threads;                 /* 0: 2 (bounded by the CPUs) */
+    int threads;                 /* 0: twice the CPUs, at least 4, at most 8 */
     const char *cache_path;      /* SQLite hash cache to read and update, or NULL */
     unsigned progress_ms;        /* least interval between progress calls (0: 100) */
     cowcopy_dedupe_progress_fn progress; /* nonzero return: stop */

@@ -180,6 +180,7 @@ typedef struct dd_member {
     int status;       /* enum cowcopy_dedupe_status, -1 while undecided */
     bool usable;      /* has data that can be shared */
     bool in_set;      /* its cluster is in the identical set being handled */
+    int fd;           /* kept open from mapping to sharing (small groups), else -1 */
 } dd_member;
 
 typedef struct dd_worker {
@@ -192,6 +193,13 @@ typedef struct dd_worker {
 /* Open m's file, checking it is still the inode the scan saw (m->st is
  * set). @return fd, -ESTALE if it changed, or another -errno (reported). */
 int dd_open_member(dd_worker *w, dd_member *m);
+/* m's descriptor: the one kept open since mapping (the same inode
+ * throughout; m->st is refreshed and a changed size gives -ESTALE), or
+ * dd_open_member's. Give it back with dd_member_release.
+ * @return fd or -errno as dd_open_member. */
+int dd_member_fd(dd_worker *w, dd_member *m);
+/* Close fd unless it is the one m keeps. */
+void dd_member_release(const dd_member *m, int fd);
 
 /* Dry run: mark the n destinations as would-share and count them. */
 void dd_would_share(dd_job *job, dd_member **dests, size_t n, uint64_t size);

@@ -54,13 +54,12 @@ void dd_share(dd_worker *w, dd_member *src, dd_member **dests, size_t n)
         dd_would_share(r, dests, n, size);
         return;
     }
-    int src_fd = dd_open_member(w, src);
+    int src_fd = dd_member_fd(w, src);
     if (src_fd < 0) {
         for (size_t i = 0; i < n; i++)
             dests[i]->status = COWCOPY_DEDUPE_FAILED;
         return;
     }
-    char *src_path = strdup(w->path);
     struct file_dedupe_range *arg =
         calloc(1, sizeof *arg + DEDUPE_MAX_DESTS * sizeof(struct file_dedupe_range_info));
     int fds[DEDUPE_MAX_DESTS];
@@ -68,7 +67,7 @@ void dd_share(dd_worker *w, dd_member *src, dd_member **dests, size_t n)
     for (size_t base = 0; arg && base < n; base += DEDUPE_MAX_DESTS) {
         size_t batch = n - base < DEDUPE_MAX_DESTS ? n - base : DEDUPE_MAX_DESTS;
         for (size_t i = 0; i < batch; i++) {
-            fds[i] = dd_open_member(w, dests[base + i]);
+            fds[i] = dd_member_fd(w, dests[base + i]);
             deduped[i] = 0;
             /* ESTALE: changed since it was read; not shared, and not an error. */
             dests[base + i]->status = fds[i] == -ESTALE ? COWCOPY_DEDUPE_DIFFERED
@@ -109,6 +108,7 @@ void dd_share(dd_worker *w, dd_member *src, dd_member **dests, size_t n)
                     d->status = COWCOPY_DEDUPE_DIFFERED;
                 } else {
                     d->status = COWCOPY_DEDUPE_FAILED;
+                    const char *src_path = dd_path(s, &s->files[src->file], &w->path, &w->cap);
                     dd_report(s, COWCOPY_OP_DEDUPE, "FIDEDUPERANGE", status < 0 ? -status : EIO,
                               src_path ? src_path : "?",
                               dd_path(s, &s->files[d->file], &w->path2, &w->cap2),
@@ -118,8 +118,7 @@ void dd_share(dd_worker *w, dd_member *src, dd_member **dests, size_t n)
         }
         for (size_t i = 0; i < batch; i++) {
             dd_member *d = dests[base + i];
-            if (fds[i] >= 0)
-                SYS(close)(fds[i]);
+            dd_member_release(d, fds[i]);
             atomic_fetch_add(&r->bytes_deduped, deduped[i]);
             if (d->status == -1) {
                 d->status = COWCOPY_DEDUPE_SHARED;
@@ -132,7 +131,6 @@ void dd_share(dd_worker *w, dd_member *src, dd_member **dests, size_t n)
         for (size_t i = 0; i < n; i++)
             dests[i]->status = COWCOPY_DEDUPE_FAILED;
     free(arg);
-    free(src_path);
-    SYS(close)(src_fd);
+    dd_member_release(src, src_fd);
 }
 

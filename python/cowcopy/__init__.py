@@ -960,7 +960,8 @@ def dedupe(*paths, dry_run=False, min_size=0, cache=None, threads=None, one_file
                      updated, so that a later run over unchanged files reads
                      no data again; a damaged or foreign cache is ignored
                      with a RuntimeWarning.
-    threads          None for the library's choice (2), or a positive int.
+    threads          None for the library's choice (twice the CPUs, 4 to 8), or a
+                     positive int.
     one_file_system  do not descend into other filesystems.
     groups           list every group of identical files in the report.
     ignore_errors    by default, once the run is over, the first failure
