@@ -40,7 +40,7 @@ TITLE = ("a 20,000-file tree with 30% duplicates: `cowcopy dedupe` vs jdupes, du
 ISSUE = 5
 NEEDS = dc.NEEDS
 
-ROUNDS = 3
+ROUNDS = 5
 CACHE_RUNS = 3
 IMAGE = "8G"
 FILESYSTEMS = ["btrfs", "xfs"]
