@@ -269,7 +269,7 @@ typedef void (*cowcopy_entry_fn)(void *data, const char *src, const char *dst,
 typedef struct cowcopy_tree_options {
     cowcopy_options file;        /* reflink mode, preserve bits, flags for every entry */
     unsigned flags;              /* COWCOPY_TREE_* */
-    int threads;                 /* 0: chosen for the destination's filesystem */
+    int threads;                 /* 0: 2 (1 on a single CPU), measured fastest */
     unsigned progress_ms;        /* least interval between progress calls (0: 100) */
     cowcopy_progress_fn progress;
     void *progress_data;

@@ -648,18 +648,17 @@ void cowcopy_tree_options_init(cowcopy_tree_options *opts)
 }
 
 /*
- * Threads for a destination filesystem, from measurements (shared/DESIGN.md):
- * on XFS two threads handed whole directories beat one; on btrfs, which
- * serialises metadata updates within a subvolume, more threads were slower.
+ * Worker threads unless told: two, at most one per CPU. Measured with whole
+ * directories per thread (bench/RESULTS.md, cp-tree-threads, Linux 6.18, 2
+ * CPUs): two beat one on XFS (0.55x vs 0.97x of cp -a's time), btrfs (0.81x
+ * vs 0.99x) and ext4 (0.54x vs 1.05x); four were no faster on XFS and ext4
+ * and slower on btrfs (1.11x), which serialises metadata updates within a
+ * subvolume. (shared/DESIGN.md's earlier figures had btrfs slower with two.)
  */
-static int default_threads(int dst_fd)
+static int default_threads(void)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *fs = cowcopy__fs_name_fd(dst_fd);
-    int want = fs && strcmp(fs, "btrfs") == 0 ? 1 : 2;
-    if (cpus > 0 && want > cpus)
-        want = (int)cpus;
-    return want < 1 ? 1 : want;
+    return cpus == 1 ? 1 : 2;
 }
 
 /* Is the directory (dev, ino) dst_fd itself or one of its ancestors?
@@ -820,7 +819,7 @@ int cowcopy_tree_copy(const char *src, const char *dst, const cowcopy_tree_optio
     }
     job.root_dev = st.st_dev;
     job.dst_root_fd = root->dst_fd;
-    job.threads = opts->threads ? opts->threads : default_threads(root->dst_fd);
+    job.threads = opts->threads ? opts->threads : default_threads();
     if ((job.file.preserve & COWCOPY_PRESERVE_LINKS) && !(job.links = cowcopy__links_new())) {
         SYS(close)(root->dst_fd);
         free(root);

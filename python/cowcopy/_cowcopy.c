@@ -552,7 +552,7 @@ PyDoc_STRVAR(tree_copy_doc,
 "hole_bytes, directories, symlinks, hardlinks, specials, skipped, errors,\n"
 "threads, elapsed). reflink, preserve, preserve_required and flags are as\n"
 "for copy_file; tree_flags are TREE_* constants; threads 0 lets the library\n"
-"choose for the destination's filesystem. The GIL is released while the\n"
+"choose (2). The GIL is released while the\n"
 "tree is copied. With check_signals (for the main thread), the copy runs in\n"
 "a thread of its own while this one runs Python's signal handlers; an\n"
 "exception they raise (such as KeyboardInterrupt) stops the copy between\n"
