@@ -149,11 +149,12 @@ def peak_rss_kib(argv, cwd=None):
     return run_with_peak_rss(argv, cwd)[1]
 
 
-def run_with_peak_rss(argv, cwd=None):
+def run_with_peak_rss(argv, cwd=None, stdout_path=os.devnull):
     """Run argv once under GNU time; @return (Run, peak RSS in KiB). The
     wall time includes GNU time's own start (about a millisecond)."""
     with tempfile.NamedTemporaryFile(mode="r", prefix="cowcopy-bench-rss.") as out:
-        run = run_process([TIME, "-f", "%M", "-o", out.name, *argv], cwd=cwd)
+        run = run_process([TIME, "-f", "%M", "-o", out.name, *argv], cwd=cwd,
+                          stdout_path=stdout_path)
         if run.status != 0:
             raise BenchmarkError(f"{argv[0]} exited with {run.status}: {run.stderr.strip()}")
         return run, int(out.read().split()[-1])
