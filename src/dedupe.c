@@ -568,8 +568,9 @@ static void worker_free(dd_worker *w)
 
 /* Dedupe mostly waits for reads (FIEMAP, small files read whole): more
  * reads in flight than CPUs keep the device busy. Twice the CPUs, at least
- * 4, at most 8: on 2 CPUs with loop-mounted btrfs and XFS, 4 threads were
- * 10-20% faster than 2 and 8 no faster than 4 (bench/RESULTS.md, dedupe). */
+ * 4, at most 8: on 2 CPUs, issue 5's tree regenerated before each run and
+ * the page cache dropped, 3 runs each, medians -j2/-j4/-j8 were 2.03/1.82/
+ * 1.75 s on loop-mounted btrfs and 1.74/1.36/1.40 s on XFS. */
 static int default_threads(void)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

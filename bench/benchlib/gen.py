@@ -16,7 +16,7 @@ with the same seed into an empty directory; TreeInfo says what was made
 """
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 CHUNK = 1 << 20
 
@@ -73,6 +73,11 @@ class TreeSpec:
     hardlinks: int = 0            # extra names for existing small files
     dup_fraction: float = 0.0     # share of small/medium files that copy an earlier one of their class
     empty_files: int = 0
+
+    def with_small_files(self, n):
+        """The same tree with n small files, 20 per directory (the scale
+        benchmarks' 20,000 and 200,000-file trees)."""
+        return replace(self, small_files=n, dirs=n // 20)
 
 
 @dataclass

@@ -36,7 +36,7 @@ def run(ctx):
         trees = {}
         for n in (SMALL, LARGE):
             name = f"src{n // 1000}k"
-            trees[n] = (name, tc.make_source(ctx, mnt, name, tc.spec_scaled(n)))
+            trees[n] = (name, tc.make_source(ctx, mnt, name, tc.SPEC.with_small_files(n)))
         results, rss = {}, {}
         for n, (src, ents) in trees.items():
             a, b = tc.cowcopy_side(ctx, mnt, src=src), tc.peer_side(fs, mnt, src=src)
@@ -76,7 +76,7 @@ def run(ctx):
          "per added file", f"peak RSS {SMALL // 1000}k", f"peak RSS {LARGE // 1000}k",
          "RSS ≤ 64 MiB"], rss_rows))
     section.notes.append(
-        f"Trees: `src20k` = {tc.describe(tc.spec_scaled(SMALL))}; `src200k` = the same with "
+        f"Trees: `src20k` = {tc.describe(tc.SPEC.with_small_files(SMALL))}; `src200k` = the same with "
         f"{LARGE:,} small files in {LARGE // 20:,} directories. Only the small files and "
         "directories grow tenfold (the big, sparse and medium files stay), so strictly linear "
         "per-file work gives a growth a little under 10x. Times are medians of the pairs in "

@@ -19,7 +19,6 @@ import shutil
 from dataclasses import dataclass, field
 
 from benchlib import cache, gen, measure, space, treecheck
-from benchlib.treecheck import physical_map
 
 SEED = 5
 SPEC = gen.TreeSpec(small_files=20000, dirs=1000, medium_files=30, dup_fraction=0.3)
@@ -171,7 +170,7 @@ def sharing_of(root, expected):
     inline in btrfs metadata cannot share and are left out of all three."""
     full = dups = others = 0
     for paths in expected.info.groups.values():
-        maps = [physical_map(os.path.join(root, p)) for p in paths]
+        maps = [treecheck.physical_map(os.path.join(root, p)) for p in paths]
         if maps[0] is None:  # inline
             continue
         # The group's most common map is the one its members share.
@@ -181,7 +180,7 @@ def sharing_of(root, expected):
     for rel in expected.digests:
         if rel in expected.dup_paths:
             continue
-        m = physical_map(os.path.join(root, rel), shared_only=True)
+        m = treecheck.physical_map(os.path.join(root, rel), shared_only=True)
         others += bool(m)
     return full, dups, others
 

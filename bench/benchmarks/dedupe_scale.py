@@ -13,7 +13,6 @@ its threads' buffers, the libraries). After cowcopy's first run on each
 tree: every file's content unchanged, duplicates sharing (as in dedupe).
 """
 import os
-from dataclasses import replace
 
 from benchlib import measure, report, stats
 from benchmarks import dedupe_common as dc
@@ -30,10 +29,6 @@ IMAGES = {"btrfs": "16G", "xfs": "16G"}
 FILESYSTEMS = ["btrfs", "xfs"]
 
 
-def spec_scaled(small_files):
-    return replace(dc.SPEC, small_files=small_files, dirs=small_files // 20)
-
-
 def run(ctx):
     section = report.Section(NAME, TITLE, ISSUE)
     rows = []
@@ -41,9 +36,9 @@ def run(ctx):
     for fs in FILESYSTEMS:
         mnt = ctx.scratch.mount(fs, IMAGES[fs])
         walls, rss, freed, sharing, read = {}, {}, {}, {}, {}
-        report_path = os.path.join(ctx.scratch.root, "report.json")
+        report_path = os.path.join(ctx.scratch.root, "summary.txt")
         for n in (SMALL, LARGE):
-            fresh = dc.FreshTree(ctx, mnt, spec=spec_scaled(n), full_check={"cowcopy"})
+            fresh = dc.FreshTree(ctx, mnt, spec=dc.SPEC.with_small_files(n), full_check={"cowcopy"})
             sides = [dc.cowcopy_side(ctx, mnt),
                      measure.Side("jdupes", argv=["jdupes", "-r", "-B", "-q", dc.TREE], cwd=mnt)]
             for k in range(ctx.pairs(RUNS)):

@@ -10,19 +10,12 @@ to files of the tree, 2 dangling symlinks and one hard link; random
 incompressible contents from seed 3.
 """
 import os
-from dataclasses import replace
-
 from benchlib import cache, gen, measure, treecheck
 
 SEED = 3
 SPEC = gen.TreeSpec(small_files=20000, dirs=1000, medium_files=20, big_files=[512 << 20],
                     sparse_files=[(1 << 30, 16 << 20)], symlinks=20, dangling_symlinks=2,
                     hardlinks=1)
-
-
-def spec_scaled(small_files):
-    """The same tree with `small_files` small files, 20 per directory."""
-    return replace(SPEC, small_files=small_files, dirs=small_files // 20)
 
 
 # filesystem -> (what the copy is, the peer's cp arguments, issue 3's target for cowcopy/peer)

@@ -479,8 +479,8 @@ def copytree(src, dst, symlinks=False, ignore=None, copy_function=None,
     creates (or finds empty) is filled by libcowcopy's parallel tree copier
     with the GIL released; threads (None, or a positive int) is its number
     of worker threads, None letting the library choose (2, measured fastest
-    on btrfs, XFS and ext4). The result is shutil's (see the package README for the
-    differences); Ctrl-C stops the tree copier between entries.
+    on btrfs, XFS and ext4). The result is shutil's (see the package README
+    for the differences); Ctrl-C stops the tree copier between entries.
     """
     reflink_mode = _reflink_mode(reflink)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
@@ -960,8 +960,8 @@ def dedupe(*paths, dry_run=False, min_size=0, cache=None, threads=None, one_file
                      updated, so that a later run over unchanged files reads
                      no data again; a damaged or foreign cache is ignored
                      with a RuntimeWarning.
-    threads          None for the library's choice (twice the CPUs, 4 to 8), or a
-                     positive int.
+    threads          None for the library's choice (twice the CPUs, 4 to 8),
+                     or a positive int.
     one_file_system  do not descend into other filesystems.
     groups           list every group of identical files in the report.
     ignore_errors    by default, once the run is over, the first failure
